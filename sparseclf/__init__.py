@@ -1,0 +1,9 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Wide neural classifiers trained fast on CPUs with LSH-sampled sparse layers."""
+
+from sparseclf._lsh import DWTAHash, LSHTables, SimHash
+
+__version__ = "0.1.0.dev0"
+
+__all__ = ["DWTAHash", "LSHTables", "SimHash", "__version__"]

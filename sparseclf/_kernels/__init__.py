@@ -1,0 +1,3 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Pythran kernels. Import them through :mod:`sparseclf._lsh`, which casts and checks."""

@@ -1,0 +1,113 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Pythran kernels: LSH tables stored flat, built from bucket ids and queried.
+
+Table ``t`` keeps the ids of bucket ``k`` in ``ids[t, offsets[t, k]:offsets[t, k + 1]]``,
+at most ``capacity`` of them. A bucket that receives more keeps a uniform random
+sample of ``capacity`` ids (what reservoir sampling keeps), drawn with a Park-Miller
+generator seeded per table from Python, or, with ``fifo``, the last ``capacity`` ids
+inserted (ids are inserted in increasing order).
+"""
+
+import numpy as np
+
+_PRIME = 2147483647
+
+
+# pythran export build_tables(int32[:, :], int, int, bool, int64[:], int)
+def build_tables(buckets, n_buckets, capacity, fifo, seeds, n_threads):
+    """Return ``offsets`` (n_tables, n_buckets + 1) and ``ids`` (n_tables, n), int32."""
+    n, n_tables = buckets.shape[0], buckets.shape[1]
+    offsets = np.zeros((n_tables, n_buckets + 1), dtype=np.int32)
+    ids = np.empty((n_tables, n), dtype=np.int32)
+    # omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for t in range(n_tables):
+        off = offsets[t]
+        row = ids[t]
+        # Counting sort of the ids by bucket, stable, so ids stay in insertion order.
+        for i in range(n):
+            off[buckets[i, t] + 1] += 1
+        overflow = False
+        for k in range(n_buckets):
+            if off[k + 1] > capacity:
+                overflow = True
+            off[k + 1] += off[k]
+        fill = off[:-1].copy()
+        for i in range(n):
+            k = buckets[i, t]
+            row[fill[k]] = i
+            fill[k] += 1
+        if overflow:
+            state = seeds[t]
+            write = 0
+            for k in range(n_buckets):
+                start = off[k]
+                count = off[k + 1] - start
+                keep = count
+                if count > capacity:
+                    keep = capacity
+                    if fifo:
+                        start = off[k + 1] - capacity
+                    else:
+                        # Partial Fisher-Yates: a uniform sample of `capacity` ids.
+                        for s in range(capacity):
+                            state = (state * 48271) % _PRIME
+                            r = s + state % (count - s)
+                            tmp = row[start + s]
+                            row[start + s] = row[start + r]
+                            row[start + r] = tmp
+                off[k] = write
+                for s in range(keep):
+                    row[write + s] = row[start + s]
+                write += keep
+            off[n_buckets] = write
+    return offsets, ids
+
+
+# pythran export query_tables(int32[:, :], int32[:, :], int32[:, :], int, int)
+def query_tables(buckets, offsets, ids, n_items, n_threads):
+    """Union of the queried buckets' ids per row, as CSR, with hit counts.
+
+    Returns ``indptr`` (n + 1,) int64, ``found`` int32 and ``counts`` int32; within a
+    row, ids appear in the order first met (table 0's bucket first).
+    """
+    n, n_tables = buckets.shape[0], buckets.shape[1]
+    bound = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        total = 0
+        for t in range(n_tables):
+            k = buckets[i, t]
+            total += offsets[t, k + 1] - offsets[t, k]
+        bound[i + 1] = bound[i] + total
+    tmp_ids = np.empty(bound[n], dtype=np.int32)
+    tmp_cnt = np.empty(bound[n], dtype=np.int32)
+    sizes = np.zeros(n, dtype=np.int64)
+    n_chunks = min(n_threads, n) if n > 0 else 1
+    # omp parallel for schedule(static, 1) num_threads(n_threads)
+    for c in range(n_chunks):
+        hits = np.zeros(n_items, dtype=np.int32)
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            start = bound[i]
+            m = 0
+            for t in range(n_tables):
+                k = buckets[i, t]
+                for p in range(offsets[t, k], offsets[t, k + 1]):
+                    j = ids[t, p]
+                    if hits[j] == 0:
+                        tmp_ids[start + m] = j
+                        m += 1
+                    hits[j] += 1
+            for q in range(start, start + m):
+                j = tmp_ids[q]
+                tmp_cnt[q] = hits[j]
+                hits[j] = 0
+            sizes[i] = m
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for i in range(n):
+        indptr[i + 1] = indptr[i] + sizes[i]
+    found = np.empty(indptr[n], dtype=np.int32)
+    counts = np.empty(indptr[n], dtype=np.int32)
+    for i in range(n):
+        found[indptr[i]:indptr[i + 1]] = tmp_ids[bound[i]:bound[i] + sizes[i]]
+        counts[indptr[i]:indptr[i + 1]] = tmp_cnt[bound[i]:bound[i] + sizes[i]]
+    return indptr, found, counts
