@@ -153,6 +153,8 @@ class SimHash:
         Returns
         -------
         buckets : ndarray of shape (n, n_tables), int32
+            A transposed view of a table-major array: the layout
+            :meth:`LSHTables.build` reads without a copy.
         """
         rows = _as_rows(X, self.dim)
         if isinstance(rows, tuple):
@@ -161,15 +163,16 @@ class SimHash:
             return _simhash.simhash_csr(
                 data, indices, indptr, self.planes_t, self.n_tables, self.n_bits,
                 self.range_pow, _threads_for(n, n_threads),
-            )
-        out = np.empty((rows.shape[0], self.n_tables), dtype=np.int32)
+            ).T
+        out = np.empty((self.n_tables, rows.shape[0]), dtype=np.int32)
         for start in range(0, rows.shape[0], _CHUNK_ROWS):
-            proj = rows[start:start + _CHUNK_ROWS] @ self.planes_t  # BLAS
-            out[start:start + _CHUNK_ROWS] = _simhash.pack_signs(
-                proj, self.n_tables, self.n_bits, self.range_pow,
-                _threads_for(proj.shape[0], n_threads),
+            chunk = rows[start:start + _CHUNK_ROWS]
+            proj_t = self.planes_t.T @ chunk.T  # BLAS, (n_hashes, rows) C-ordered
+            out[:, start:start + _CHUNK_ROWS] = _simhash.pack_signs(
+                proj_t, self.n_tables, self.n_bits, self.range_pow,
+                _threads_for(chunk.shape[0], n_threads),
             )
-        return out
+        return out.T
 
 
 class DWTAHash:
@@ -238,6 +241,8 @@ class DWTAHash:
         Returns
         -------
         buckets : ndarray of shape (n, n_tables), int32
+            A transposed view of a table-major array: the layout
+            :meth:`LSHTables.build` reads without a copy.
         """
         rows = _as_rows(X, self.dim)
         if isinstance(rows, tuple):
@@ -247,12 +252,12 @@ class DWTAHash:
                 data, indices, indptr, self.slot_ptr, self.slots, self.bin_size,
                 self.n_tables, self.n_bits, self.code_bits, self.range_pow,
                 self.probe_seeds, self.max_probes, _threads_for(n, n_threads),
-            )
+            ).T
         return _dwta.dwta_dense(
             rows, self.bins, self.n_tables, self.n_bits, self.code_bits,
             self.range_pow, self.probe_seeds, self.max_probes,
             _threads_for(rows.shape[0], n_threads),
-        )
+        ).T
 
 
 class LSHTables:
@@ -302,7 +307,7 @@ class LSHTables:
         self.n_items = 0
 
     def _check_buckets(self, buckets):
-        buckets = np.ascontiguousarray(buckets, dtype=np.int32)
+        buckets = np.asarray(buckets, dtype=np.int32)
         if buckets.ndim != 2 or buckets.shape[1] != self.n_tables:
             raise ValueError(
                 f"buckets has shape {buckets.shape}; expected (n, {self.n_tables})."
@@ -329,7 +334,7 @@ class LSHTables:
         buckets = self._check_buckets(buckets)
         seeds = self.rng.randint(1, _PRIME, size=self.n_tables).astype(np.int64)
         self.offsets, self.ids = _tables.build_tables(
-            buckets, 1 << self.range_pow, self.capacity, self.policy == "fifo", seeds,
+            np.ascontiguousarray(buckets.T), 1 << self.range_pow, self.capacity, self.policy == "fifo", seeds,
             max(1, min(n_threads, self.n_tables)),
         )
         self.n_items = buckets.shape[0]
@@ -362,7 +367,7 @@ class LSHTables:
             out = (np.zeros(n + 1, dtype=np.int64), empty, empty.copy())
         else:
             out = _tables.query_tables(
-                buckets, self.offsets, self.ids, self.n_items,
+                np.ascontiguousarray(buckets.T), self.offsets, self.ids, self.n_items,
                 _threads_for(n * 8, n_threads),
             )
         return out if return_counts else out[:2]

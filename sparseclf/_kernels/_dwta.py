@@ -13,6 +13,7 @@ value in any bin, every code is 0. Codes never leave [0, bin_size).
 
 Table ``t`` packs codes ``t * n_bits .. t * n_bits + n_bits - 1`` with ``code_bits``
 bits each (ceil(log2(bin_size)), not ln), folded into ``range_pow`` bits by XOR.
+Outputs are table-major, ``(n_tables, n)``, the layout the table build reads.
 """
 
 import numpy as np
@@ -31,8 +32,9 @@ def _fold(code, n_code_bits, range_pow):
     return out
 
 
-def _densify_pack(raw, out_row, n_tables, n_bits, code_bits, range_pow, probe_seeds,
-                  max_probes):
+def _densify_pack(raw, out, col, n_tables, n_bits, code_bits, range_pow,
+                  probe_seeds, max_probes):
+    """Densify the raw codes of one vector and write its bucket ids to out[:, col]."""
     n_hashes = raw.shape[0]
     nonempty = np.empty(n_hashes, dtype=np.int64)
     n_nonempty = 0
@@ -47,7 +49,7 @@ def _densify_pack(raw, out_row, n_tables, n_bits, code_bits, range_pow, probe_se
         code = 0
         for h in range(n_bits):
             b = t * n_bits + h
-            c = raw[b]
+            c = int(raw[b])
             if c < 0:
                 if n_nonempty == 0:
                     c = 0
@@ -56,36 +58,54 @@ def _densify_pack(raw, out_row, n_tables, n_bits, code_bits, range_pow, probe_se
                     probe = 1
                     while c < 0 and probe <= max_probes:
                         j = ((base + (probe * a2) % _PRIME + a3) % _PRIME) % n_hashes
-                        c = raw[j]
+                        c = int(raw[j])
                         probe += 1
                     if c < 0:
                         j = ((base + a3) % _PRIME) % n_nonempty
-                        c = raw[nonempty[j]]
+                        c = int(raw[nonempty[j]])
             code |= c << (h * code_bits)
-        out_row[t] = _fold(code, n_bits * code_bits, range_pow)
+        out[t, col] = _fold(code, n_bits * code_bits, range_pow)
+
+
+_BLOCK = 64
 
 
 # pythran export dwta_dense(float32[:, :], int32[:, :], int, int, int, int, int64[:], int, int)
 def dwta_dense(X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds,
                max_probes, n_threads):
-    """Bucket ids (n, n_tables) of dense rows; ``bins`` is (n_hashes, bin_size)."""
-    n = X.shape[0]
+    """Bucket ids (n_tables, n) of dense rows; ``bins`` is (n_hashes, bin_size)."""
+    n, dim = X.shape[0], X.shape[1]
     n_hashes, bin_size = bins.shape[0], bins.shape[1]
-    out = np.empty((n, n_tables), dtype=np.int32)
-    # omp parallel for schedule(static) num_threads(n_threads)
-    for i in range(n):
-        raw = np.empty(n_hashes, dtype=np.int64)
+    out = np.empty((n_tables, n), dtype=np.int32)
+    n_blocks = (n + _BLOCK - 1) // _BLOCK
+    # omp parallel for schedule(dynamic, 16) num_threads(n_threads)
+    for blk in range(n_blocks):
+        r0 = blk * _BLOCK
+        m = min(_BLOCK, n - r0)
+        # A block of rows, transposed, so each bin's argmax runs over samples in
+        # SIMD lanes without branches (which value wins is a coin flip).
+        xt = np.empty((dim, m), dtype=np.float32)
+        for r in range(m):
+            for j in range(dim):
+                xt[j, r] = X[r0 + r, j]
+        raw = np.empty((m, n_hashes), dtype=np.int32)
+        best = np.empty(m, dtype=np.float32)
+        pos = np.empty(m, dtype=np.int32)
         for b in range(n_hashes):
-            best = -np.inf
-            pos = -1
+            best[:] = -np.inf
+            pos[:] = -1
             for s in range(bin_size):
-                v = X[i, bins[b, s]]
-                if v != 0 and v > best:
-                    best = v
-                    pos = s
-            raw[b] = pos
-        _densify_pack(raw, out[i], n_tables, n_bits, code_bits, range_pow,
-                      probe_seeds, max_probes)
+                col = xt[bins[b, s]]
+                for r in range(m):
+                    v = col[r]
+                    win = (v != 0) & (v > best[r])
+                    best[r] = v if win else best[r]
+                    pos[r] = s if win else pos[r]
+            for r in range(m):
+                raw[r, b] = pos[r]
+        for r in range(m):
+            _densify_pack(raw[r], out, r0 + r, n_tables, n_bits, code_bits,
+                          range_pow, probe_seeds, max_probes)
     return out
 
 
@@ -93,17 +113,17 @@ def dwta_dense(X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds,
 # pythran export dwta_csr(float32[:], int64[:], int64[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
 def dwta_csr(data, indices, indptr, slot_ptr, slots, bin_size, n_tables, n_bits,
              code_bits, range_pow, probe_seeds, max_probes, n_threads):
-    """Bucket ids (n, n_tables) of CSR rows.
+    """Bucket ids (n_tables, n) of CSR rows.
 
     ``slots[slot_ptr[j]:slot_ptr[j + 1]]`` are the slots ``b * bin_size + s`` that
     feature ``j`` fills.
     """
     n = indptr.shape[0] - 1
     n_hashes = n_tables * n_bits
-    out = np.empty((n, n_tables), dtype=np.int32)
+    out = np.empty((n_tables, n), dtype=np.int32)
     # omp parallel for schedule(dynamic, 64) num_threads(n_threads)
     for i in range(n):
-        raw = np.full(n_hashes, -1, dtype=np.int64)
+        raw = np.full(n_hashes, -1, dtype=np.int32)
         best = np.zeros(n_hashes, dtype=np.float32)
         for p in range(indptr[i], indptr[i + 1]):
             v = data[p]
@@ -115,6 +135,6 @@ def dwta_csr(data, indices, indptr, slot_ptr, slots, bin_size, n_tables, n_bits,
                     if raw[b] < 0 or v > best[b] or (v == best[b] and s < raw[b]):
                         best[b] = v
                         raw[b] = s
-        _densify_pack(raw, out[i], n_tables, n_bits, code_bits, range_pow,
+        _densify_pack(raw, out, i, n_tables, n_bits, code_bits, range_pow,
                       probe_seeds, max_probes)
     return out

@@ -4,7 +4,8 @@
 
 Hash ``h`` of table ``t`` is bit ``h`` of that table's code: 1 where the projection
 ``x . planes[t * n_bits + h]`` is > 0. Codes wider than ``range_pow`` bits are folded
-into ``range_pow`` bits by XOR of ``range_pow``-bit chunks.
+into ``range_pow`` bits by XOR of ``range_pow``-bit chunks. Outputs are table-major,
+``(n_tables, n)``, the layout the table build reads.
 """
 
 import numpy as np
@@ -22,28 +23,32 @@ def _fold(code, n_code_bits, range_pow):
 
 
 # pythran export pack_signs(float32[:, :], int, int, int, int)
-def pack_signs(proj, n_tables, n_bits, range_pow, n_threads):
-    """Bucket ids (n, n_tables) from projections (n, n_tables * n_bits)."""
-    n = proj.shape[0]
-    out = np.empty((n, n_tables), dtype=np.int32)
+def pack_signs(proj_t, n_tables, n_bits, range_pow, n_threads):
+    """Bucket ids (n_tables, n) from projections ``proj_t`` (n_tables * n_bits, n)."""
+    n = proj_t.shape[1]
+    out = np.empty((n_tables, n), dtype=np.int32)
     # omp parallel for schedule(static) num_threads(n_threads)
-    for i in range(n):
-        for t in range(n_tables):
-            code = 0
-            for h in range(n_bits):
-                if proj[i, t * n_bits + h] > 0:
-                    code |= 1 << h
-            out[i, t] = _fold(code, n_bits, range_pow)
+    for t in range(n_tables):
+        code = out[t]
+        code[:] = 0
+        for h in range(n_bits):
+            p = proj_t[t * n_bits + h]
+            # Branch-free, vectorised over samples: the sign is a coin flip.
+            for i in range(n):
+                code[i] |= (p[i] > 0) << h
+        if n_bits > range_pow:
+            for i in range(n):
+                code[i] = _fold(code[i], n_bits, range_pow)
     return out
 
 
 # pythran export simhash_csr(float32[:], int32[:], int32[:], float32[:, :], int, int, int, int)
 # pythran export simhash_csr(float32[:], int64[:], int64[:], float32[:, :], int, int, int, int)
 def simhash_csr(data, indices, indptr, planes_t, n_tables, n_bits, range_pow, n_threads):
-    """Bucket ids (n, n_tables) of CSR rows; ``planes_t`` is (n_features, n_hashes)."""
+    """Bucket ids (n_tables, n) of CSR rows; ``planes_t`` is (n_features, n_hashes)."""
     n = indptr.shape[0] - 1
     n_hashes = planes_t.shape[1]
-    out = np.empty((n, n_tables), dtype=np.int32)
+    out = np.empty((n_tables, n), dtype=np.int32)
     # omp parallel for schedule(dynamic, 64) num_threads(n_threads)
     for i in range(n):
         acc = np.zeros(n_hashes, dtype=np.float32)
@@ -52,7 +57,6 @@ def simhash_csr(data, indices, indptr, planes_t, n_tables, n_bits, range_pow, n_
         for t in range(n_tables):
             code = 0
             for h in range(n_bits):
-                if acc[t * n_bits + h] > 0:
-                    code |= 1 << h
-            out[i, t] = _fold(code, n_bits, range_pow)
+                code |= int(acc[t * n_bits + h] > 0) << h
+            out[t, i] = _fold(code, n_bits, range_pow)
     return out

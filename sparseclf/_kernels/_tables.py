@@ -15,18 +15,22 @@ _PRIME = 2147483647
 
 
 # pythran export build_tables(int32[:, :], int, int, bool, int64[:], int)
-def build_tables(buckets, n_buckets, capacity, fifo, seeds, n_threads):
-    """Return ``offsets`` (n_tables, n_buckets + 1) and ``ids`` (n_tables, n), int32."""
-    n, n_tables = buckets.shape[0], buckets.shape[1]
+def build_tables(buckets_t, n_buckets, capacity, fifo, seeds, n_threads):
+    """Return ``offsets`` (n_tables, n_buckets + 1) and ``ids`` (n_tables, n), int32.
+
+    ``buckets_t`` is table-major, (n_tables, n): each table reads one contiguous row.
+    """
+    n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
     offsets = np.zeros((n_tables, n_buckets + 1), dtype=np.int32)
     ids = np.empty((n_tables, n), dtype=np.int32)
     # omp parallel for schedule(dynamic, 1) num_threads(n_threads)
     for t in range(n_tables):
         off = offsets[t]
         row = ids[t]
+        bt = buckets_t[t]
         # Counting sort of the ids by bucket, stable, so ids stay in insertion order.
         for i in range(n):
-            off[buckets[i, t] + 1] += 1
+            off[bt[i] + 1] += 1
         overflow = False
         for k in range(n_buckets):
             if off[k + 1] > capacity:
@@ -34,7 +38,7 @@ def build_tables(buckets, n_buckets, capacity, fifo, seeds, n_threads):
             off[k + 1] += off[k]
         fill = off[:-1].copy()
         for i in range(n):
-            k = buckets[i, t]
+            k = bt[i]
             row[fill[k]] = i
             fill[k] += 1
         if overflow:
@@ -65,18 +69,19 @@ def build_tables(buckets, n_buckets, capacity, fifo, seeds, n_threads):
 
 
 # pythran export query_tables(int32[:, :], int32[:, :], int32[:, :], int, int)
-def query_tables(buckets, offsets, ids, n_items, n_threads):
+def query_tables(buckets_t, offsets, ids, n_items, n_threads):
     """Union of the queried buckets' ids per row, as CSR, with hit counts.
 
-    Returns ``indptr`` (n + 1,) int64, ``found`` int32 and ``counts`` int32; within a
-    row, ids appear in the order first met (table 0's bucket first).
+    ``buckets_t`` is table-major, (n_tables, n). Returns ``indptr`` (n + 1,) int64,
+    ``found`` int32 and ``counts`` int32; within a row, ids appear in the order first
+    met (table 0's bucket first).
     """
-    n, n_tables = buckets.shape[0], buckets.shape[1]
+    n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
     bound = np.zeros(n + 1, dtype=np.int64)
     for i in range(n):
         total = 0
         for t in range(n_tables):
-            k = buckets[i, t]
+            k = buckets_t[t, i]
             total += offsets[t, k + 1] - offsets[t, k]
         bound[i + 1] = bound[i] + total
     tmp_ids = np.empty(bound[n], dtype=np.int32)
@@ -90,7 +95,7 @@ def query_tables(buckets, offsets, ids, n_items, n_threads):
             start = bound[i]
             m = 0
             for t in range(n_tables):
-                k = buckets[i, t]
+                k = buckets_t[t, i]
                 for p in range(offsets[t, k], offsets[t, k + 1]):
                     j = ids[t, p]
                     if hits[j] == 0:
