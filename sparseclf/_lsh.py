@@ -34,8 +34,10 @@ def effective_n_threads(n_jobs=None):
     ``threadpool_limits`` is honoured), else the CPUs this process may use; a negative
     value ``-k`` means all CPUs but ``k - 1``.
     """
-    n_cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1
+    n_cpus = (
+        len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else (os.cpu_count() or 1)
     )
     if n_jobs is None:
         limits = [
@@ -126,8 +128,9 @@ class SimHash:
 
     code_bits = 1
 
-    def __init__(self, dim, n_bits, n_tables, range_pow, *, density=1 / 3,
-                 random_state=None):
+    def __init__(
+        self, dim, n_bits, n_tables, range_pow, *, density=1 / 3, random_state=None
+    ):
         _check_hash_params(dim, n_bits, n_tables, range_pow, 1)
         if not 0 < density <= 1:
             raise ValueError(f"density must be in (0, 1], got {density!r}.")
@@ -161,15 +164,24 @@ class SimHash:
             data, indices, indptr = rows
             n = indptr.shape[0] - 1
             return _simhash.simhash_csr(
-                data, indices, indptr, self.planes_t, self.n_tables, self.n_bits,
-                self.range_pow, _threads_for(n, n_threads),
+                data,
+                indices,
+                indptr,
+                self.planes_t,
+                self.n_tables,
+                self.n_bits,
+                self.range_pow,
+                _threads_for(n, n_threads),
             ).T
         out = np.empty((self.n_tables, rows.shape[0]), dtype=np.int32)
         for start in range(0, rows.shape[0], _CHUNK_ROWS):
-            chunk = rows[start:start + _CHUNK_ROWS]
+            chunk = rows[start : start + _CHUNK_ROWS]
             proj_t = self.planes_t.T @ chunk.T  # BLAS, (n_hashes, rows) C-ordered
-            out[:, start:start + _CHUNK_ROWS] = _simhash.pack_signs(
-                proj_t, self.n_tables, self.n_bits, self.range_pow,
+            out[:, start : start + _CHUNK_ROWS] = _simhash.pack_signs(
+                proj_t,
+                self.n_tables,
+                self.n_bits,
+                self.range_pow,
                 _threads_for(chunk.shape[0], n_threads),
             )
         return out.T
@@ -206,8 +218,17 @@ class DWTAHash:
         The coordinates each hash reads.
     """
 
-    def __init__(self, dim, n_bits, n_tables, range_pow, *, bin_size=8, max_probes=32,
-                 random_state=None):
+    def __init__(
+        self,
+        dim,
+        n_bits,
+        n_tables,
+        range_pow,
+        *,
+        bin_size=8,
+        max_probes=32,
+        random_state=None,
+    ):
         if not isinstance(bin_size, Integral) or bin_size < 2:
             raise ValueError(f"bin_size must be an integer >= 2, got {bin_size!r}.")
         self.code_bits = int(bin_size - 1).bit_length()  # ceil(log2(bin_size))
@@ -217,16 +238,16 @@ class DWTAHash:
         rng = check_random_state(random_state)
         n_slots = n_bits * n_tables * bin_size
         perms = [rng.permutation(dim) for _ in range(math.ceil(n_slots / dim))]
-        self.bins = np.concatenate(perms)[:n_slots].astype(np.int32).reshape(
-            -1, bin_size
+        self.bins = (
+            np.concatenate(perms)[:n_slots].astype(np.int32).reshape(-1, bin_size)
         )
         self.probe_seeds = rng.randint(1, _PRIME, size=3).astype(np.int64)
         # Inverse map for sparse rows: the slots each coordinate fills.
         flat = self.bins.ravel()
         self.slots = np.argsort(flat, kind="stable").astype(np.int64)
-        self.slot_ptr = np.searchsorted(
-            flat[self.slots], np.arange(dim + 1)
-        ).astype(np.int64)
+        self.slot_ptr = np.searchsorted(flat[self.slots], np.arange(dim + 1)).astype(
+            np.int64
+        )
 
     def hash(self, X, n_threads=1):
         """Bucket ids of the rows of X.
@@ -249,13 +270,29 @@ class DWTAHash:
             data, indices, indptr = rows
             n = indptr.shape[0] - 1
             return _dwta.dwta_csr(
-                data, indices, indptr, self.slot_ptr, self.slots, self.bin_size,
-                self.n_tables, self.n_bits, self.code_bits, self.range_pow,
-                self.probe_seeds, self.max_probes, _threads_for(n, n_threads),
+                data,
+                indices,
+                indptr,
+                self.slot_ptr,
+                self.slots,
+                self.bin_size,
+                self.n_tables,
+                self.n_bits,
+                self.code_bits,
+                self.range_pow,
+                self.probe_seeds,
+                self.max_probes,
+                _threads_for(n, n_threads),
             ).T
         return _dwta.dwta_dense(
-            rows, self.bins, self.n_tables, self.n_bits, self.code_bits,
-            self.range_pow, self.probe_seeds, self.max_probes,
+            rows,
+            self.bins,
+            self.n_tables,
+            self.n_bits,
+            self.code_bits,
+            self.range_pow,
+            self.probe_seeds,
+            self.max_probes,
             _threads_for(rows.shape[0], n_threads),
         ).T
 
@@ -288,8 +325,15 @@ class LSHTables:
         Number of items (neurons) inserted by the last build; 0 when empty.
     """
 
-    def __init__(self, n_tables, range_pow, *, capacity=128, policy="reservoir",
-                 random_state=None):
+    def __init__(
+        self,
+        n_tables,
+        range_pow,
+        *,
+        capacity=128,
+        policy="reservoir",
+        random_state=None,
+    ):
         if policy not in ("reservoir", "fifo"):
             raise ValueError(f"policy must be 'reservoir' or 'fifo', got {policy!r}.")
         if not isinstance(capacity, Integral) or capacity < 1:
@@ -334,7 +378,11 @@ class LSHTables:
         buckets = self._check_buckets(buckets)
         seeds = self.rng.randint(1, _PRIME, size=self.n_tables).astype(np.int64)
         self.offsets, self.ids = _tables.build_tables(
-            np.ascontiguousarray(buckets.T), 1 << self.range_pow, self.capacity, self.policy == "fifo", seeds,
+            np.ascontiguousarray(buckets.T),
+            1 << self.range_pow,
+            self.capacity,
+            self.policy == "fifo",
+            seeds,
             max(1, min(n_threads, self.n_tables)),
         )
         self.n_items = buckets.shape[0]
@@ -367,7 +415,10 @@ class LSHTables:
             out = (np.zeros(n + 1, dtype=np.int64), empty, empty.copy())
         else:
             out = _tables.query_tables(
-                np.ascontiguousarray(buckets.T), self.offsets, self.ids, self.n_items,
+                np.ascontiguousarray(buckets.T),
+                self.offsets,
+                self.ids,
+                self.n_items,
                 _threads_for(n * 8, n_threads),
             )
         return out if return_counts else out[:2]

@@ -32,8 +32,9 @@ def _fold(code, n_code_bits, range_pow):
     return out
 
 
-def _densify_pack(raw, out, col, n_tables, n_bits, code_bits, range_pow,
-                  probe_seeds, max_probes):
+def _densify_pack(
+    raw, out, col, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes
+):
     """Densify the raw codes of one vector and write its bucket ids to out[:, col]."""
     n_hashes = raw.shape[0]
     nonempty = np.empty(n_hashes, dtype=np.int64)
@@ -71,8 +72,9 @@ _BLOCK = 64
 
 
 # pythran export dwta_dense(float32[:, :], int32[:, :], int, int, int, int, int64[:], int, int)
-def dwta_dense(X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds,
-               max_probes, n_threads):
+def dwta_dense(
+    X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes, n_threads
+):
     """Bucket ids (n_tables, n) of dense rows; ``bins`` is (n_hashes, bin_size)."""
     n, dim = X.shape[0], X.shape[1]
     n_hashes, bin_size = bins.shape[0], bins.shape[1]
@@ -104,15 +106,37 @@ def dwta_dense(X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds,
             for r in range(m):
                 raw[r, b] = pos[r]
         for r in range(m):
-            _densify_pack(raw[r], out, r0 + r, n_tables, n_bits, code_bits,
-                          range_pow, probe_seeds, max_probes)
+            _densify_pack(
+                raw[r],
+                out,
+                r0 + r,
+                n_tables,
+                n_bits,
+                code_bits,
+                range_pow,
+                probe_seeds,
+                max_probes,
+            )
     return out
 
 
 # pythran export dwta_csr(float32[:], int32[:], int32[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
 # pythran export dwta_csr(float32[:], int64[:], int64[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
-def dwta_csr(data, indices, indptr, slot_ptr, slots, bin_size, n_tables, n_bits,
-             code_bits, range_pow, probe_seeds, max_probes, n_threads):
+def dwta_csr(
+    data,
+    indices,
+    indptr,
+    slot_ptr,
+    slots,
+    bin_size,
+    n_tables,
+    n_bits,
+    code_bits,
+    range_pow,
+    probe_seeds,
+    max_probes,
+    n_threads,
+):
     """Bucket ids (n_tables, n) of CSR rows.
 
     ``slots[slot_ptr[j]:slot_ptr[j + 1]]`` are the slots ``b * bin_size + s`` that
@@ -135,6 +159,7 @@ def dwta_csr(data, indices, indptr, slot_ptr, slots, bin_size, n_tables, n_bits,
                     if raw[b] < 0 or v > best[b] or (v == best[b] and s < raw[b]):
                         best[b] = v
                         raw[b] = s
-        _densify_pack(raw, out, i, n_tables, n_bits, code_bits, range_pow,
-                      probe_seeds, max_probes)
+        _densify_pack(
+            raw, out, i, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes
+        )
     return out

@@ -44,7 +44,9 @@ def pack_signs(proj_t, n_tables, n_bits, range_pow, n_threads):
 
 # pythran export simhash_csr(float32[:], int32[:], int32[:], float32[:, :], int, int, int, int)
 # pythran export simhash_csr(float32[:], int64[:], int64[:], float32[:, :], int, int, int, int)
-def simhash_csr(data, indices, indptr, planes_t, n_tables, n_bits, range_pow, n_threads):
+def simhash_csr(
+    data, indices, indptr, planes_t, n_tables, n_bits, range_pow, n_threads
+):
     """Bucket ids (n_tables, n) of CSR rows; ``planes_t`` is (n_features, n_hashes)."""
     n = indptr.shape[0] - 1
     n_hashes = planes_t.shape[1]

@@ -113,6 +113,6 @@ def query_tables(buckets_t, offsets, ids, n_items, n_threads):
     found = np.empty(indptr[n], dtype=np.int32)
     counts = np.empty(indptr[n], dtype=np.int32)
     for i in range(n):
-        found[indptr[i]:indptr[i + 1]] = tmp_ids[bound[i]:bound[i] + sizes[i]]
-        counts[indptr[i]:indptr[i + 1]] = tmp_cnt[bound[i]:bound[i] + sizes[i]]
+        found[indptr[i] : indptr[i + 1]] = tmp_ids[bound[i] : bound[i] + sizes[i]]
+        counts[indptr[i] : indptr[i + 1]] = tmp_cnt[bound[i] : bound[i] + sizes[i]]
     return indptr, found, counts
