@@ -3,7 +3,8 @@
 """Wide neural classifiers trained fast on CPUs with LSH-sampled sparse layers."""
 
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash
+from sparseclf._mlp import SparseMLPClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DWTAHash", "LSHTables", "SimHash", "__version__"]
+__all__ = ["DWTAHash", "LSHTables", "SimHash", "SparseMLPClassifier", "__version__"]

@@ -1,0 +1,272 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The training engine: one SLIDE-style step, and exact or LSH scoring.
+
+Thin glue between the estimator and :mod:`sparseclf._kernels._backprop`: casts,
+allocations and the dense hidden-to-hidden layers, which run as BLAS products in
+NumPy. The network is held in :class:`Network`, plain NumPy arrays only, so it
+pickles as it is.
+"""
+
+import math
+
+import numpy as np
+
+from sparseclf._kernels import _backprop
+
+# Work is counted in row operations (one weight row of ~128 floats read or updated,
+# some 30 ns). Below this many per thread a kernel runs on one thread: waking a
+# second OpenMP thread costs about a millisecond when the other core is busy
+# (measured: a 0.12 ms kernel took 1.06 ms on 2 threads), see NOTES-pythran.
+_MIN_WORK_PER_THREAD = 32768
+# Scores of at most this many floats are materialised at once when predicting.
+_SCORE_BLOCK = 1 << 22
+
+
+def _threads(work, n_threads):
+    return max(1, min(n_threads, work // _MIN_WORK_PER_THREAD))
+
+
+def _index_arrays(X):
+    """CSR ``X`` as the exact dtypes the kernels export."""
+    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
+    return (
+        np.ascontiguousarray(X.data, dtype=np.float32),
+        np.ascontiguousarray(X.indices, dtype=idx),
+        np.ascontiguousarray(X.indptr, dtype=idx),
+    )
+
+
+class Network:
+    """Weights and Adam moments of a ReLU MLP whose output layer is stored by rows.
+
+    ``weights[0]`` is (n_features, h1): a sample reads only its features' rows.
+    ``weights[k]`` for the hidden-to-hidden layers is (h_k, h_k+1). The output
+    layer ``weights[-1]`` is held as (n_outputs, h_last), one row per neuron.
+    """
+
+    def __init__(self, n_features, hidden, n_outputs, rng):
+        sizes = [n_features, *hidden, n_outputs]
+        self.weights, self.biases = [], []
+        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+            # Glorot uniform, as scikit-learn's MLP.
+            bound = math.sqrt(6.0 / (fan_in + fan_out))
+            self.weights.append(
+                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
+            )
+            self.biases.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
+        self.weights[-1] = np.ascontiguousarray(self.weights[-1].T)
+        self.m_w = [np.zeros_like(w) for w in self.weights]
+        self.v_w = [np.zeros_like(w) for w in self.weights]
+        self.m_b = [np.zeros_like(b) for b in self.biases]
+        self.v_b = [np.zeros_like(b) for b in self.biases]
+        self.step = 0
+
+    @property
+    def n_outputs(self):
+        return self.weights[-1].shape[0]
+
+    def hidden(self, X, n_threads=1):
+        """Activations of every hidden layer for CSR ``X``, a list of (n, h_k)."""
+        data, indices, indptr = _index_arrays(X)
+        work = data.shape[0]
+        H = [
+            _backprop.input_forward(
+                data,
+                indices,
+                indptr,
+                self.weights[0],
+                self.biases[0],
+                _threads(work, n_threads),
+            )
+        ]
+        for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
+            H.append(np.maximum(H[-1] @ W + b, 0))
+        return H
+
+    def hidden64(self, X, n_threads=1):
+        """Last hidden activations for prediction, (n, h_last) float64.
+
+        Layers after the first run in float64: float32 BLAS rounds a row
+        differently depending on the other rows of the product, and a prediction
+        must not depend on what else is in the batch.
+        """
+        data, indices, indptr = _index_arrays(X)
+        H = _backprop.input_forward(
+            data,
+            indices,
+            indptr,
+            self.weights[0],
+            self.biases[0],
+            _threads(data.shape[0], n_threads),
+        ).astype(np.float64)
+        for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
+            H = np.maximum(H @ W.astype(np.float64) + b, 0)
+        return H
+
+    def logit_blocks(self, H64):
+        """Yield ``(rows, cols, scores)``: float64 logits block by block.
+
+        Blocks hold at most ``_SCORE_BLOCK`` scores, so memory stays bounded
+        whatever the number of outputs; each block of output weights is converted
+        to float64 once per block of rows.
+        """
+        n, n_out = H64.shape[0], self.n_outputs
+        W, b = self.weights[-1], self.biases[-1]
+        row_step = max(1, min(n, 512))
+        col_step = max(1, _SCORE_BLOCK // row_step)
+        for r0 in range(0, n, row_step):
+            rows = slice(r0, min(r0 + row_step, n))
+            for c0 in range(0, n_out, col_step):
+                cols = slice(c0, min(c0 + col_step, n_out))
+                Z = H64[rows] @ W[cols].astype(np.float64).T
+                Z += b[cols]
+                yield rows, cols, Z
+
+    def logits(self, H64):
+        """Scores of all output neurons, (n, n_outputs) float64."""
+        out = np.empty((H64.shape[0], self.n_outputs))
+        for rows, cols, Z in self.logit_blocks(H64):
+            out[rows, cols] = Z
+        return out
+
+    def adam_constants(self, lr, beta1, beta2, eps):
+        """Advance the step; return ``lr_t`` and ``eps_t`` with bias corrections."""
+        self.step += 1
+        bc1 = 1.0 - beta1**self.step
+        bc2 = math.sqrt(1.0 - beta2**self.step)
+        return np.float32(lr * bc2 / bc1), np.float32(eps * bc2)
+
+    def train_step(self, X, active, n_pos, lr, beta1, beta2, eps, n_threads, H=None):
+        """One step of sampled-softmax training; returns the per-sample losses.
+
+        ``active[i]`` lists the output neurons computed for sample ``i``, its
+        ``n_pos[i]`` labels first. Only those output rows, and the input rows of
+        the batch's features, are read and updated; the hidden-to-hidden layers and
+        the first layer's bias get dense Adam.
+        """
+        if H is None:
+            H = self.hidden(X, n_threads)
+        n = H[0].shape[0]
+        lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
+        b1, b2 = np.float32(beta1), np.float32(beta2)
+        loss, dH = _backprop.output_step(
+            H[-1],
+            active,
+            n_pos,
+            self.weights[-1],
+            self.biases[-1],
+            self.m_w[-1],
+            self.v_w[-1],
+            self.m_b[-1],
+            self.v_b[-1],
+            np.float32(1.0 / n),
+            lr_t,
+            b1,
+            b2,
+            eps_t,
+            _threads(3 * active.size, n_threads),
+        )
+        for k in range(len(H) - 1, 0, -1):
+            dpre = dH * (H[k] > 0)
+            dH = dpre @ self.weights[k].T
+            self._dense_adam(
+                k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
+            )
+        dpre = dH * (H[0] > 0)
+        data, indices, indptr = _index_arrays(X)
+        _backprop.input_step(
+            data,
+            indices,
+            indptr,
+            dpre,
+            self.weights[0],
+            self.m_w[0],
+            self.v_w[0],
+            lr_t,
+            b1,
+            b2,
+            eps_t,
+            _threads(2 * data.shape[0], n_threads),
+        )
+        self._adam_bias(0, dpre.sum(axis=0), lr_t, b1, b2, eps_t)
+        return loss
+
+    def _dense_adam(self, k, grad_w, grad_b, lr_t, beta1, beta2, eps_t):
+        _adam(
+            self.weights[k], self.m_w[k], self.v_w[k], grad_w, lr_t, beta1, beta2, eps_t
+        )
+        self._adam_bias(k, grad_b, lr_t, beta1, beta2, eps_t)
+
+    def _adam_bias(self, k, g, lr_t, beta1, beta2, eps_t):
+        _adam(self.biases[k], self.m_b[k], self.v_b[k], g, lr_t, beta1, beta2, eps_t)
+
+    def is_finite(self):
+        return all(np.isfinite(w).all() for w in self.weights) and all(
+            np.isfinite(b).all() for b in self.biases
+        )
+
+    def active_logits(self, H_last, active, n_threads=1):
+        return _backprop.active_logits(
+            H_last,
+            active,
+            self.weights[-1],
+            self.biases[-1],
+            _threads(active.size, n_threads),
+        )
+
+
+def _adam(p, m, v, g, lr_t, beta1, beta2, eps_t):
+    """Dense Adam in place, the same formula as the kernels' lazy one."""
+    m *= beta1
+    m += (1 - beta1) * g
+    v *= beta2
+    v += (1 - beta2) * g * g
+    p -= lr_t * m / (np.sqrt(v) + eps_t)
+
+
+def active_sets(
+    tables_or_none, buckets, lab_ptr, labels, fill_start, m, n_out, n_threads=1
+):
+    """Active neurons per sample (see ``_backprop.active_sets``), (n, m) int32."""
+    n = fill_start.shape[0]
+    if tables_or_none is None or tables_or_none.ids is None:
+        buckets_t = np.empty((0, n), dtype=np.int32)
+        offsets = np.zeros((0, 1), dtype=np.int32)
+        ids = np.zeros((0, 1), dtype=np.int32)
+    else:
+        buckets_t = np.ascontiguousarray(buckets.T, dtype=np.int32)
+        offsets, ids = tables_or_none.offsets, tables_or_none.ids
+    return _backprop.active_sets(
+        buckets_t,
+        offsets,
+        ids,
+        np.ascontiguousarray(lab_ptr, dtype=np.int64),
+        np.ascontiguousarray(labels, dtype=np.int32),
+        np.ascontiguousarray(fill_start, dtype=np.int64),
+        int(m),
+        int(n_out),
+        _threads(n * m, n_threads),
+    )
+
+
+def topk(Z, k, base=0, top=None, scores=None):
+    """The ``k`` best columns of each row of ``Z``, best first, ties to the lower.
+
+    Columns are numbered from ``base``. With ``top`` and ``scores`` (the best so
+    far), merge them in. Returns ``(top, scores)``.
+    """
+    k_here = min(k, Z.shape[1])
+    if k_here < Z.shape[1]:
+        part = np.argpartition(-Z, k_here - 1, axis=1)[:, :k_here]
+    else:
+        part = np.broadcast_to(np.arange(Z.shape[1]), Z.shape)
+    vals = np.take_along_axis(Z, part, axis=1)
+    part = part + base
+    if top is not None:
+        part = np.concatenate([top, part], axis=1)
+        vals = np.concatenate([scores, vals], axis=1)
+    order = np.lexsort((part, -vals), axis=1)[:, :k]
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(
+        vals, order, axis=1
+    )

@@ -1,0 +1,229 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Pythran kernels: sparse forward, backward and lazy Adam of the network's ends.
+
+Every kernel is race-free, so results do not depend on the number of threads: the
+per-sample phase writes only its own sample's rows, and the update phase gives each
+weight row to one thread, which sums that row's gradient over the batch (found by a
+counting sort of the batch's (sample, neuron) pairs) and applies Adam to it at once.
+Only the rows touched by the batch are read or written ("lazy" Adam, as PyTorch's
+SparseAdam: bias correction uses the global step).
+"""
+
+import numpy as np
+
+
+# pythran export input_forward(float32[:], int32[:], int32[:], float32[:, :], float32[:], int)
+# pythran export input_forward(float32[:], int64[:], int64[:], float32[:, :], float32[:], int)
+def input_forward(data, indices, indptr, W, b, n_threads):
+    """ReLU(X @ W + b) for CSR ``X``: only the rows of each sample's features are read."""
+    n = indptr.shape[0] - 1
+    out = np.empty((n, W.shape[1]), dtype=np.float32)
+    # omp parallel for schedule(dynamic, 16) num_threads(n_threads)
+    for i in range(n):
+        acc = b.copy()
+        for p in range(indptr[i], indptr[i + 1]):
+            acc += data[p] * W[indices[p]]
+        out[i] = np.maximum(acc, 0)
+    return out
+
+
+def _adam_row(w, m, v, g, lr_t, beta1, beta2, eps_t):
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g * g
+    w -= lr_t * m / (np.sqrt(v) + eps_t)
+
+
+def _adam_scalar(w, m, v, j, g, lr_t, beta1, beta2, eps_t):
+    m[j] = beta1 * m[j] + (1 - beta1) * g
+    v[j] = beta2 * v[j] + (1 - beta2) * g * g
+    w[j] -= lr_t * m[j] / (np.sqrt(v[j]) + eps_t)
+
+
+# pythran export input_step(float32[:], int32[:], int32[:], float32[:, :], float32[:, :], float32[:, :], float32[:, :], float32, float32, float32, float32, int)
+# pythran export input_step(float32[:], int64[:], int64[:], float32[:, :], float32[:, :], float32[:, :], float32[:, :], float32, float32, float32, float32, int)
+def input_step(
+    data, indices, indptr, dpre, W, mW, vW, lr_t, beta1, beta2, eps_t, n_threads
+):
+    """Adam on the input-layer rows of the batch's features; returns their count.
+
+    ``dpre`` (n, hidden) is the loss gradient at the first layer's pre-activation;
+    row ``j`` of ``W`` gets gradient ``sum_i X[i, j] * dpre[i]``. ``lr_t`` and
+    ``eps_t`` carry Adam's bias corrections, as PyTorch applies them:
+    ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` and ``eps * sqrt(1 - beta2**t)``.
+    """
+    n = indptr.shape[0] - 1
+    n_features = W.shape[0]
+    nnz = indptr[n]
+    # Counting sort of the batch's non-zeros by feature.
+    start = np.zeros(n_features + 1, dtype=np.int64)
+    touched = np.empty(nnz, dtype=np.int64)
+    n_touched = 0
+    for p in range(nnz):
+        j = indices[p]
+        if start[j + 1] == 0:
+            touched[n_touched] = j
+            n_touched += 1
+        start[j + 1] += 1
+    for j in range(n_features):
+        start[j + 1] += start[j]
+    fill = start[:-1].copy()
+    rows = np.empty(nnz, dtype=np.int64)
+    vals = np.empty(nnz, dtype=np.float32)
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            j = indices[p]
+            rows[fill[j]] = i
+            vals[fill[j]] = data[p]
+            fill[j] += 1
+    hidden = W.shape[1]
+    # omp parallel for schedule(dynamic, 32) num_threads(n_threads)
+    for q in range(n_touched):
+        j = touched[q]
+        g = np.zeros(hidden, dtype=np.float32)
+        for p in range(start[j], start[j + 1]):
+            g += vals[p] * dpre[rows[p]]
+        _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
+    return n_touched
+
+
+# pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int, int, int)
+def active_sets(
+    buckets_t, offsets, ids, lab_ptr, labels, fill_start, m, n_out, n_threads
+):
+    """Active output neurons per sample, (n, m) int32, no repeats within a row.
+
+    A row holds the sample's labels first, then the LSH candidates from its buckets
+    (``buckets_t`` is table-major, (n_tables, n); ``n_tables`` may be 0) in the order
+    met, cut at ``m``; if fewer, it is filled with the neurons that follow
+    ``fill_start[i]`` (a random start drawn in Python) cyclically.
+    """
+    n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
+    out = np.empty((n, m), dtype=np.int32)
+    n_chunks = max(1, min(n_threads, n))
+    # omp parallel for schedule(static, 1) num_threads(n_threads)
+    for c in range(n_chunks):
+        seen = np.zeros(n_out, dtype=np.bool_)
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            row = out[i]
+            k = 0
+            for p in range(lab_ptr[i], lab_ptr[i + 1]):
+                j = labels[p]
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+            for t in range(n_tables):
+                bkt = buckets_t[t, i]
+                for p in range(offsets[t, bkt], offsets[t, bkt + 1]):
+                    if k < m:
+                        j = ids[t, p]
+                        if not seen[j]:
+                            seen[j] = True
+                            row[k] = j
+                            k += 1
+            j = fill_start[i]
+            while k < m:
+                j += 1
+                if j >= n_out:
+                    j = 0
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+            for q in range(m):
+                seen[row[q]] = False
+    return out
+
+
+# pythran export output_step(float32[:, :], int32[:, :], int64[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, float32, int)
+def output_step(
+    H, active, n_pos, W, b, mW, vW, mb, vb, scale, lr_t, beta1, beta2, eps_t, n_threads
+):
+    """Softmax over each sample's active neurons, backward, and Adam on touched rows.
+
+    The first ``n_pos[i]`` entries of ``active[i]`` are sample ``i``'s labels, each
+    with target ``1 / n_pos[i]`` (a sample without labels contributes nothing).
+    ``scale`` multiplies the gradients (1 / batch size). Returns the loss of each
+    sample and ``dH`` (n, hidden), the gradient at the hidden activations, computed
+    with the weights before the update.
+    """
+    n, m = active.shape[0], active.shape[1]
+    hidden = H.shape[1]
+    n_out = W.shape[0]
+    loss = np.zeros(n, dtype=np.float64)
+    dz = np.zeros((n, m), dtype=np.float32)
+    dH = np.zeros((n, hidden), dtype=np.float32)
+    # omp parallel for schedule(dynamic, 4) num_threads(n_threads)
+    for i in range(n):
+        if n_pos[i] > 0:
+            h = H[i]
+            z = np.empty(m, dtype=np.float32)
+            for a in range(m):
+                j = active[i, a]
+                z[a] = np.sum(W[j] * h) + b[j]
+            zmax = np.max(z)
+            p = np.exp(z - zmax)
+            total = np.sum(p)
+            log_total = np.log(total)
+            target = 1.0 / n_pos[i]
+            lo = 0.0
+            for a in range(n_pos[i]):
+                lo -= target * (z[a] - zmax - log_total)
+            loss[i] = lo
+            row = dz[i]
+            row[:] = p * (scale / total)
+            for a in range(n_pos[i]):
+                row[a] -= target * scale
+            g = dH[i]
+            for a in range(m):
+                g += row[a] * W[active[i, a]]
+    # Counting sort of the (sample, slot) pairs by neuron, touched neurons listed.
+    start = np.zeros(n_out + 1, dtype=np.int64)
+    touched = np.empty(n * m, dtype=np.int64)
+    n_touched = 0
+    for i in range(n):
+        if n_pos[i] > 0:
+            for a in range(m):
+                j = active[i, a]
+                if start[j + 1] == 0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                start[j + 1] += 1
+    for j in range(n_out):
+        start[j + 1] += start[j]
+    fill = start[:-1].copy()
+    pairs = np.empty(start[n_out], dtype=np.int64)
+    for i in range(n):
+        if n_pos[i] > 0:
+            for a in range(m):
+                j = active[i, a]
+                pairs[fill[j]] = i * m + a
+                fill[j] += 1
+    # omp parallel for schedule(dynamic, 64) num_threads(n_threads)
+    for q in range(n_touched):
+        j = touched[q]
+        g = np.zeros(hidden, dtype=np.float32)
+        gb = 0.0
+        for p in range(start[j], start[j + 1]):
+            i = pairs[p] // m
+            d = dz[i, pairs[p] - i * m]
+            g += d * H[i]
+            gb += d
+        _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
+        _adam_scalar(b, mb, vb, j, gb, lr_t, beta1, beta2, eps_t)
+    return loss, dH
+
+
+# pythran export active_logits(float32[:, :], int32[:, :], float32[:, :], float32[:], int)
+def active_logits(H, active, W, b, n_threads):
+    """Logits ``H[i] . W[active[i, a]] + b[active[i, a]]``, (n, m) float32."""
+    n, m = active.shape[0], active.shape[1]
+    out = np.empty((n, m), dtype=np.float32)
+    # omp parallel for schedule(dynamic, 4) num_threads(n_threads)
+    for i in range(n):
+        h = H[i]
+        for a in range(m):
+            j = active[i, a]
+            out[i, a] = np.sum(W[j] * h) + b[j]
+    return out
