@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
-from sparseclf._kernels import _backprop
+from sparseclf._kernels import load
+
+_backprop = load("_backprop")
 
 # Work is counted in row operations (one weight row of ~128 floats read or updated,
 # some 30 ns). Below this many per thread a kernel runs on one thread: waking a
@@ -226,24 +228,29 @@ def _adam(p, m, v, g, lr_t, beta1, beta2, eps_t):
 
 
 def active_sets(
-    tables_or_none, buckets, lab_ptr, labels, fill_start, m, n_out, n_threads=1
+    tables, buckets, lab_ptr, labels, pool, pool_start, m, n_out, n_threads=1
 ):
-    """Active neurons per sample (see ``_backprop.active_sets``), (n, m) int32."""
-    n = fill_start.shape[0]
-    if tables_or_none is None or tables_or_none.ids is None:
+    """Active neurons per sample (see ``_backprop.active_sets``), (n, m) int32.
+
+    ``tables`` (an :class:`~sparseclf._lsh.LSHTables`) and ``buckets`` may be None:
+    then rows hold the labels and the pool.
+    """
+    n = pool_start.shape[0]
+    if tables is None or tables.ids is None:
         buckets_t = np.empty((0, n), dtype=np.int32)
         offsets = np.zeros((0, 1), dtype=np.int32)
         ids = np.zeros((0, 1), dtype=np.int32)
     else:
         buckets_t = np.ascontiguousarray(buckets.T, dtype=np.int32)
-        offsets, ids = tables_or_none.offsets, tables_or_none.ids
+        offsets, ids = tables.offsets, tables.ids
     return _backprop.active_sets(
         buckets_t,
         offsets,
         ids,
         np.ascontiguousarray(lab_ptr, dtype=np.int64),
         np.ascontiguousarray(labels, dtype=np.int32),
-        np.ascontiguousarray(fill_start, dtype=np.int64),
+        np.ascontiguousarray(pool, dtype=np.int64),
+        np.ascontiguousarray(pool_start, dtype=np.int64),
         int(m),
         int(n_out),
         _threads(n * m, n_threads),

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Locality-sensitive hashing: SimHash, DWTA and the hash tables.
 
-The only module that calls :mod:`sparseclf._kernels`: it validates, casts to the
+With :mod:`sparseclf._engine`, the only module that calls :mod:`sparseclf._kernels`:
+it validates, casts to the
 exact dtypes the compiled kernels export, draws all randomness from a
 ``numpy.random.RandomState`` and allocates outputs. Every object here holds plain NumPy
 arrays, so models that contain them pickle without custom code.
@@ -17,7 +18,9 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from threadpoolctl import threadpool_info
 
-from sparseclf._kernels import _dwta, _simhash, _tables
+from sparseclf._kernels import _simhash, _tables, load
+
+_dwta = load("_dwta")
 
 # Below this many rows the kernels run on one thread: OpenMP start-up and a busy
 # second core cost more than the parallel speed-up (see NOTES-pythran).
@@ -178,11 +181,14 @@ class SimHash:
             chunk = rows[start : start + _CHUNK_ROWS]
             proj_t = self.planes_t.T @ chunk.T  # BLAS, (n_hashes, rows) C-ordered
             out[:, start : start + _CHUNK_ROWS] = _simhash.pack_signs(
+                # One thread: OpenBLAS workers still spin on the cores after the
+                # product, and a second OpenMP thread waiting for a core made this
+                # step up to 2x slower (benchmarks/bench_lsh.py).
                 proj_t,
                 self.n_tables,
                 self.n_bits,
                 self.range_pow,
-                _threads_for(chunk.shape[0], n_threads),
+                1,
             )
         return out.T
 
@@ -419,6 +425,6 @@ class LSHTables:
                 self.offsets,
                 self.ids,
                 self.n_items,
-                _threads_for(n * 8, n_threads),
+                _threads_for(n, n_threads),
             )
         return out if return_counts else out[:2]

@@ -624,12 +624,16 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         buckets = None
         if self._tables is not None:
             buckets = self._family.hash(H[-1], n_threads)
+        # Random negatives from one pool for the whole batch (as TensorFlow's
+        # sampled softmax shares its samples): far fewer rows to update than
+        # independent draws per sample, the same expected gradient.
         active = active_sets(
             self._tables,
             buckets,
             lab_ptr,
             labels,
-            rng.randint(n_out, size=n),
+            rng.randint(n_out, size=m),
+            rng.randint(m, size=n),
             m,
             n_out,
             n_threads,
@@ -860,12 +864,13 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         buckets = self._family.hash(H, n_threads)
         empty = np.zeros(H.shape[0] + 1, dtype=np.int64)
         m = max(k, self.active_size_)
-        # Deterministic completion (predict draws no random numbers).
+        # Deterministic completion: predict draws no random numbers.
         active = active_sets(
             self._tables,
             buckets,
             empty,
             np.empty(0, np.int32),
+            np.arange(m),
             np.zeros(H.shape[0], dtype=np.int64),
             m,
             n_out,

@@ -8,9 +8,21 @@ import pathlib
 import numpy as np
 import pytest
 
-from sparseclf._kernels import _dwta, _simhash, _tables
+from sparseclf._kernels import (
+    _backprop,
+    _dwta,
+    _simhash,
+    _tables,
+    cpu_has_avx2_fma,
+    load,
+)
 
-KERNELS = [_dwta, _simhash, _tables]
+KERNELS = [_backprop, _dwta, _simhash, _tables]
+if cpu_has_avx2_fma():
+    # Built for every x86-64 install; an ImportError here fails the suite.
+    from sparseclf._kernels import _backprop_avx2, _dwta_avx2
+
+    KERNELS += [_backprop_avx2, _dwta_avx2]
 SOURCE_DIR = pathlib.Path(__file__).resolve().parents[1] / "sparseclf" / "_kernels"
 
 
@@ -20,6 +32,29 @@ def test_kernels_are_compiled(module):
     # sys.path) has no `__pythran__` and is a .py file: CI must fail on it.
     assert hasattr(module, "__pythran__"), f"{module.__name__} is not compiled"
     assert not module.__file__.endswith(".py"), module.__file__
+
+
+def test_fastest_build_is_loaded(monkeypatch):
+    want = "_avx2" if cpu_has_avx2_fma() else ""
+    assert load("_backprop").__name__.endswith("_backprop" + want)
+    monkeypatch.setenv("SPARSECLF_KERNELS", "portable")
+    assert load("_backprop") is _backprop
+
+
+def test_avx2_build_matches_portable():
+    if not cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA: only the portable kernels run here")
+    from sparseclf._kernels import _dwta_avx2
+
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((300, 32)).astype(np.float32)
+    X[X < 0] = 0
+    bins = rng.randint(0, 32, size=(24, 8)).astype(np.int32)
+    seeds = np.array([3, 5, 7], dtype=np.int64)
+    args = (bins, 6, 4, 3, 12, seeds, 8, 1)
+    np.testing.assert_array_equal(
+        _dwta_avx2.dwta_dense(X, *args), _dwta.dwta_dense(X, *args)
+    )
 
 
 def _load_source(name):

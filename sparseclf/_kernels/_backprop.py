@@ -87,18 +87,21 @@ def input_step(
     return n_touched
 
 
-# pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int, int, int)
+# pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int64[:], int, int, int)
 def active_sets(
-    buckets_t, offsets, ids, lab_ptr, labels, fill_start, m, n_out, n_threads
+    buckets_t, offsets, ids, lab_ptr, labels, pool, pool_start, m, n_out, n_threads
 ):
     """Active output neurons per sample, (n, m) int32, no repeats within a row.
 
     A row holds the sample's labels first, then the LSH candidates from its buckets
     (``buckets_t`` is table-major, (n_tables, n); ``n_tables`` may be 0) in the order
-    met, cut at ``m``; if fewer, it is filled with the neurons that follow
-    ``fill_start[i]`` (a random start drawn in Python) cyclically.
+    met, cut at ``m``. If fewer, it is filled from ``pool`` (random neurons drawn
+    in Python for the whole batch), read cyclically from ``pool_start[i]``, then,
+    if the pool runs out, with the neurons after the pool's last one cyclically.
+    A pool shared by the batch keeps the rows touched by the update few.
     """
     n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
+    n_pool = pool.shape[0]
     out = np.empty((n, m), dtype=np.int32)
     n_chunks = max(1, min(n_threads, n))
     # omp parallel for schedule(static, 1) num_threads(n_threads)
@@ -122,7 +125,15 @@ def active_sets(
                             seen[j] = True
                             row[k] = j
                             k += 1
-            j = fill_start[i]
+            q = 0
+            while k < m and q < n_pool:
+                j = pool[(pool_start[i] + q) % n_pool]
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+                q += 1
+            j = pool[n_pool - 1] if n_pool > 0 else n_out - 1
             while k < m:
                 j += 1
                 if j >= n_out:

@@ -1,0 +1,291 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The training kernels against finite differences and a NumPy reference step."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sparseclf._engine import Network, active_sets
+from sparseclf._lsh import DWTAHash, LSHTables
+
+BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
+
+
+def tiny_problem(seed=0, n=5, d=7, hidden=(6,), n_out=4, multilabel=False):
+    rng = np.random.RandomState(seed)
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    X[rng.random_sample((n, d)) < 0.3] = 0
+    if multilabel:
+        Y = (rng.random_sample((n, n_out)) < 0.4).astype(int)
+        Y[0] = 0
+        Y[0, 1] = 1
+        Yc = sp.csr_matrix(Y)
+        lab_ptr, labels = Yc.indptr.astype(np.int64), Yc.indices.astype(np.int32)
+    else:
+        labels = rng.randint(0, n_out, n).astype(np.int32)
+        lab_ptr = np.arange(n + 1, dtype=np.int64)
+    net = Network(d, list(hidden), n_out, rng)
+    # Biases away from 0 so no ReLU sits at its kink during finite differences.
+    for b in net.biases:
+        b[:] = rng.uniform(0.2, 0.5, b.shape)
+    return sp.csr_matrix(X), lab_ptr, labels, net
+
+
+def dense_active(lab_ptr, labels, n_out):
+    """All neurons active, labels first (what active_sets gives with m = n_out)."""
+    n = lab_ptr.shape[0] - 1
+    return active_sets(
+        None,
+        None,
+        lab_ptr,
+        labels,
+        np.arange(n_out),
+        np.zeros(n, np.int64),
+        n_out,
+        n_out,
+    )
+
+
+def numpy_loss(X, lab_ptr, labels, weights, biases):
+    """Mean softmax cross-entropy of the ReLU MLP, float64, from the definition."""
+    H = X.toarray().astype(np.float64)
+    for W, b in zip(weights[:-1], biases[:-1]):
+        H = np.maximum(H @ W + b, 0)
+    Z = H @ weights[-1].T + biases[-1]
+    Z = Z - Z.max(axis=1, keepdims=True)
+    logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
+    loss = 0.0
+    for i in range(X.shape[0]):
+        lab = labels[lab_ptr[i] : lab_ptr[i + 1]]
+        if len(lab):
+            loss -= logp[i, lab].mean()
+    return loss / X.shape[0]
+
+
+@pytest.mark.parametrize("hidden", [(6,), (6, 5)])
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_gradients_match_finite_differences(hidden, multilabel):
+    X, lab_ptr, labels, net = tiny_problem(hidden=hidden, multilabel=multilabel)
+    w64 = [w.astype(np.float64) for w in net.weights]
+    b64 = [b.astype(np.float64) for b in net.biases]
+    active = dense_active(lab_ptr, labels, net.n_outputs)
+    n_pos = np.diff(lab_ptr)
+    loss = net.train_step(X, active, n_pos, 1e-3, BETA1, BETA2, EPS, 1)
+    assert loss.sum() / X.shape[0] == pytest.approx(
+        numpy_loss(X, lab_ptr, labels, w64, b64), rel=1e-5
+    )
+    # After one step from zero moments, m = (1 - beta1) * gradient.
+    eps = 1e-6
+    for params, moments in ((w64, net.m_w), (b64, net.m_b)):
+        for p, m in zip(params, moments):
+            grad = m / (1 - BETA1)
+            numeric = np.zeros_like(p)
+            for idx in np.ndindex(p.shape):
+                old = p[idx]
+                p[idx] = old + eps
+                up = numpy_loss(X, lab_ptr, labels, w64, b64)
+                p[idx] = old - eps
+                down = numpy_loss(X, lab_ptr, labels, w64, b64)
+                p[idx] = old
+                numeric[idx] = (up - down) / (2 * eps)
+            np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
+
+
+def numpy_dense_step(X, y, weights, biases, lr):
+    """One Adam step of a dense ReLU MLP with full softmax, in plain NumPy.
+
+    ``weights[-1]`` is (n_out, hidden), as the engine stores it.
+    """
+    n = X.shape[0]
+    Hs = [X]
+    for W, b in zip(weights[:-1], biases[:-1]):
+        Hs.append(np.maximum(Hs[-1] @ W + b, 0))
+    Z = Hs[-1] @ weights[-1].T + biases[-1]
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    dZ = P.copy()
+    dZ[np.arange(n), y] -= 1
+    dZ /= n
+    grads_w = [None] * len(weights)
+    grads_b = [None] * len(weights)
+    grads_w[-1] = dZ.T @ Hs[-1]
+    grads_b[-1] = dZ.sum(axis=0)
+    dH = dZ @ weights[-1]
+    for k in range(len(weights) - 2, -1, -1):
+        dpre = dH * (Hs[k + 1] > 0)
+        grads_w[k] = Hs[k].T @ dpre
+        grads_b[k] = dpre.sum(axis=0)
+        dH = dpre @ weights[k].T
+    lr_t = lr * np.sqrt(1 - BETA2) / (1 - BETA1)
+    eps_t = EPS * np.sqrt(1 - BETA2)
+    new = []
+    for p, g in zip(weights + biases, grads_w + grads_b):
+        m = (1 - BETA1) * g
+        v = (1 - BETA2) * g * g
+        new.append(p - lr_t * m / (np.sqrt(v) + eps_t))
+    return new[: len(weights)], new[len(weights) :]
+
+
+@pytest.mark.parametrize("hidden", [(16,), (16, 12)])
+def test_dense_step_equals_numpy_reference(hidden):
+    rng = np.random.RandomState(1)
+    n, d, n_out = 32, 20, 10
+    X = rng.standard_normal((n, d)).astype(np.float32)
+    y = rng.randint(0, n_out, n)
+    net = Network(d, list(hidden), n_out, rng)
+    w0 = [w.copy() for w in net.weights]
+    b0 = [b.copy() for b in net.biases]
+    lab_ptr = np.arange(n + 1, dtype=np.int64)
+    active = dense_active(lab_ptr, y.astype(np.int32), n_out)
+    net.train_step(
+        sp.csr_matrix(X), active, np.ones(n, np.int64), 1e-2, BETA1, BETA2, EPS, 2
+    )
+    want_w, want_b = numpy_dense_step(X, y, w0, b0, 1e-2)
+    for got, want, before in zip(net.weights + net.biases, want_w + want_b, w0 + b0):
+        assert not np.array_equal(got, before)  # the step moved every layer
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_active_sets_hold_labels_first_and_no_repeats():
+    rng = np.random.RandomState(0)
+    n_out, dim, n = 3000, 16, 200
+    W = rng.standard_normal((n_out, dim)).astype(np.float32)
+    h = DWTAHash(dim, 2, 6, 6, random_state=0)
+    tables = LSHTables(6, 6, capacity=40, random_state=0).build(h.hash(W))
+    H = rng.standard_normal((n, dim)).astype(np.float32)
+    n_lab = rng.randint(0, 5, n)
+    lab_ptr = np.concatenate([[0], np.cumsum(n_lab)]).astype(np.int64)
+    labels = np.concatenate(
+        [rng.choice(n_out, k, replace=False) for k in n_lab]
+    ).astype(np.int32)
+    m = 100
+    pool = rng.randint(n_out, size=m)
+    act = active_sets(
+        tables,
+        h.hash(H),
+        lab_ptr,
+        labels,
+        pool,
+        rng.randint(m, size=n),
+        m,
+        n_out,
+        n_threads=2,
+    )
+    assert act.shape == (n, m)
+    indptr, cand = tables.query(h.hash(H))
+    for i in range(n):
+        row = act[i]
+        lab = labels[lab_ptr[i] : lab_ptr[i + 1]]
+        assert len(set(row.tolist())) == m
+        assert row[: len(lab)].tolist() == lab.tolist()
+        # Then candidates in the order met, as many as fit.
+        c = [j for j in cand[indptr[i] : indptr[i + 1]] if j not in set(lab)]
+        assert row[len(lab) : len(lab) + len(c)].tolist() == c[: m - len(lab)]
+        # The rest comes from the batch's pool while it lasts.
+        rest = row[len(lab) + len(c) :]
+        n_from_pool = len(set(pool.tolist()) - set(lab.tolist()) - set(c))
+        assert set(rest[:n_from_pool].tolist()) <= set(pool.tolist())
+    assert act.min() >= 0 and act.max() < n_out
+
+
+def test_active_sets_fill_when_pool_runs_out():
+    n_out, m = 50, 30
+    lab_ptr = np.array([0, 1, 2], dtype=np.int64)
+    labels = np.array([7, 49], dtype=np.int32)
+    pool = np.array([3, 3, 3])  # repeats: a single usable neuron
+    act = active_sets(None, None, lab_ptr, labels, pool, np.array([0, 2]), m, n_out)
+    for row, lab in zip(act, labels):
+        assert row[0] == lab and row[1] == 3
+        assert len(set(row.tolist())) == m and row.max() < n_out
+    # After the pool: the neurons after its last one, cyclically, skipping labels.
+    assert act[0, 2:6].tolist() == [4, 5, 6, 8]
+
+
+def test_sparse_adam_touches_only_active_rows():
+    rng = np.random.RandomState(0)
+    n_out, d, n = 500, 300, 8
+    net = Network(d, [12], n_out, rng)
+    X = sp.random(n, d, density=0.02, format="csr", random_state=rng, dtype=np.float32)
+    w0 = [w.copy() for w in net.weights]
+    b_out0 = net.biases[-1].copy()
+    labels = rng.randint(0, n_out, n).astype(np.int32)
+    lab_ptr = np.arange(n + 1, dtype=np.int64)
+    active = active_sets(
+        None,
+        None,
+        lab_ptr,
+        labels,
+        rng.randint(n_out, size=20),
+        rng.randint(20, size=n),
+        20,
+        n_out,
+    )
+    net.train_step(X, active, np.ones(n, np.int64), 1e-2, BETA1, BETA2, EPS, 1)
+    touched_out = np.zeros(n_out, bool)
+    touched_out[active.ravel()] = True
+    changed = (net.weights[-1] != w0[-1]).any(axis=1)
+    assert (changed == touched_out).all()
+    assert ((net.biases[-1] != b_out0) == touched_out).all()
+    assert (net.m_w[-1][~touched_out] == 0).all() and (
+        net.v_w[-1][~touched_out] == 0
+    ).all()
+    features = np.zeros(d, bool)
+    features[X.indices] = True
+    changed_in = (net.weights[0] != w0[0]).any(axis=1)
+    assert not changed_in[~features].any()
+    assert changed_in[features].any()
+    assert (net.m_w[0][~features] == 0).all()
+
+
+def test_threads_give_identical_steps():
+    results = []
+    for n_threads in (1, 2):
+        rng = np.random.RandomState(0)
+        n_out, d, n = 4000, 500, 256
+        net = Network(d, [32], n_out, rng)
+        X = sp.random(
+            n, d, density=0.1, format="csr", random_state=rng, dtype=np.float32
+        )
+        labels = rng.randint(0, n_out, n).astype(np.int32)
+        lab_ptr = np.arange(n + 1, dtype=np.int64)
+        active = active_sets(
+            None,
+            None,
+            lab_ptr,
+            labels,
+            rng.randint(n_out, size=400),
+            rng.randint(400, size=n),
+            400,
+            n_out,
+            n_threads,
+        )
+        loss = net.train_step(
+            X, active, np.ones(n, np.int64), 1e-3, BETA1, BETA2, EPS, n_threads
+        )
+        results.append((loss, net.weights, net.biases))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_avx2_and_portable_kernels_agree(monkeypatch):
+    from sparseclf import _engine
+    from sparseclf._kernels import _backprop, cpu_has_avx2_fma
+
+    if not cpu_has_avx2_fma():
+        pytest.skip("this CPU has no AVX2/FMA: only the portable kernels run here")
+    from sparseclf._kernels import _backprop_avx2
+
+    results = []
+    for module in (_backprop, _backprop_avx2):
+        monkeypatch.setattr(_engine, "_backprop", module)
+        X, lab_ptr, labels, net = tiny_problem(n=40, d=30, hidden=(16,), n_out=50)
+        active = dense_active(lab_ptr, labels, net.n_outputs)
+        loss = net.train_step(X, active, np.diff(lab_ptr), 1e-2, BETA1, BETA2, EPS, 1)
+        results.append([loss, *net.weights, *net.biases])
+    for a, b in zip(*results):
+        # FMA rounds once where SSE rounds twice. Adam's step m / sqrt(v) does not
+        # shrink with the gradient, so a rounding difference in a near-zero
+        # gradient moves a weight by up to ~1e-3 of the step (lr = 1e-2).
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

@@ -1,0 +1,238 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""SparseMLPClassifier: learning, multi-label, API conventions and bad input."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import make_classification
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MaxAbsScaler
+
+from sparseclf import SparseMLPClassifier
+from sparseclf.datasets import make_extreme_classification
+from sparseclf.metrics import ndcg_at_k, precision_at_k
+
+
+def wide_separable(n_classes=1500, n_samples=3000, seed=0):
+    """Each class owns 3 of 3 * n_classes features: separable, wide output."""
+    rng = np.random.RandomState(seed)
+    y = np.arange(n_samples) % n_classes
+    rows = np.repeat(np.arange(n_samples), 3)
+    cols = (3 * y[:, None] + np.arange(3)).ravel()
+    X = sp.csr_matrix(
+        (np.ones(rows.size, np.float32), (rows, cols)), shape=(n_samples, 3 * n_classes)
+    )
+    noise = sp.random(
+        n_samples,
+        3 * n_classes,
+        density=0.001,
+        random_state=rng,
+        format="csr",
+        dtype=np.float32,
+    )
+    return sp.csr_matrix(X + 0.3 * noise), y
+
+
+def test_wide_multiclass_learns_with_sparse_output():
+    X, y = wide_separable()
+    clf = SparseMLPClassifier(max_iter=15, learning_rate_init=5e-3, random_state=0)
+    with pytest.warns(Warning):  # ConvergenceWarning: max_iter reached
+        clf.fit(X, y)
+    assert clf.active_size_ == 500  # "auto" for 1,500 outputs: sparse training
+    assert clf.hash_params_["hash_family"] == "dwta"
+    assert clf.n_rebuilds_ >= 2
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0] / 4
+    assert clf.score(X, y) > 0.95
+    labels, scores = clf.predict_topk(X[:100], k=3)
+    assert labels.shape == scores.shape == (100, 3)
+    assert (np.diff(scores, axis=1) <= 0).all()
+    np.testing.assert_array_equal(labels[:, 0], clf.predict(X[:100]))
+    lsh_labels, _ = clf.predict_topk(X[:500], k=1, exact=False)
+    assert np.mean(lsh_labels[:, 0] == y[:500]) > 0.9
+
+
+def test_multilabel_learns_and_representations_agree():
+    X, Y = make_extreme_classification(
+        3000, 2000, 1500, nnz_per_sample=30, signal=0.8, label_noise=0.0, random_state=0
+    )
+    clf = SparseMLPClassifier(
+        max_iter=10, learning_rate_init=5e-3, random_state=0, output_sparsity=0.2
+    )
+    with pytest.warns(Warning):
+        clf.fit(X, Y)
+    top, _ = clf.predict_topk(X, k=5)
+    p1 = precision_at_k(Y, top, k=1)
+    assert p1 > 0.8
+    pred = clf.predict(X[:50])
+    assert sp.issparse(pred) and pred.shape == (50, 1500)
+    k = round(Y.nnz / Y.shape[0])
+    assert (np.diff(pred.indptr) == k).all()
+    # The same targets as a dense indicator and as label lists train the same model.
+    lists = [set(row.indices.tolist()) for row in Y[:400]]
+    a = SparseMLPClassifier(max_iter=2, random_state=0).fit(X[:400], Y[:400].toarray())
+    b = SparseMLPClassifier(max_iter=2, random_state=0).fit(X[:400], Y[:400])
+    c = SparseMLPClassifier(max_iter=2, random_state=0).fit(X[:400], lists)
+    assert isinstance(a.predict(X[:5]), np.ndarray)
+    np.testing.assert_array_equal(a.coefs_[-1], b.coefs_[-1])
+    # Label lists know only the labels present, so their classes_ may be fewer.
+    np.testing.assert_array_equal(c.classes_, np.unique(Y[:400].indices))
+    assert ndcg_at_k(lists, c.predict_topk(X[:400], 5)[0], k=5) > 0.0
+
+
+def test_metrics_against_hand_computed():
+    Y = sp.csr_matrix(np.array([[1, 1, 0, 0], [0, 0, 0, 1], [0, 0, 0, 0]]))
+    top = np.array([[1, 2, 0], [0, 1, 2], [3, 2, 1]])
+    assert precision_at_k(Y, top, k=1) == pytest.approx(1 / 3)
+    assert precision_at_k(Y, top, k=3) == pytest.approx((2 / 3 + 0 + 0) / 3)
+    # Sample 0: hits at ranks 1 and 3, 2 true labels.
+    d = 1 / np.log2(np.arange(2, 5))
+    want0 = (d[0] + d[2]) / (d[0] + d[1])
+    assert ndcg_at_k(Y, top, k=3) == pytest.approx(want0 / 3)
+    lists = [{"a", "b"}, {"d"}, set()]
+    named = np.array([["b", "c", "a"], ["a", "b", "c"], ["d", "c", "b"]])
+    assert precision_at_k(lists, named, k=3) == precision_at_k(Y, top, k=3)
+    with pytest.raises(ValueError, match="k="):
+        precision_at_k(Y, top, k=4)
+    with pytest.raises(ValueError, match="column indices"):
+        precision_at_k(Y, top + 5, k=1)
+
+
+def test_fit_is_deterministic_and_thread_count_free():
+    X, y = make_classification(600, 30, n_informative=10, n_classes=4, random_state=0)
+    fits = [
+        SparseMLPClassifier(
+            max_iter=5, random_state=3, n_jobs=j, output_sparsity=0.5, batch_size=64
+        ).fit(X, y)
+        for j in (1, 1, 2)
+    ]
+    for other in fits[1:]:
+        for a, b in zip(
+            fits[0].coefs_ + fits[0].intercepts_, other.coefs_ + other.intercepts_
+        ):
+            np.testing.assert_array_equal(a, b)
+        assert fits[0].loss_curve_ == other.loss_curve_
+
+
+def test_partial_fit_and_warm_start():
+    X, y = make_classification(400, 10, n_classes=3, n_informative=5, random_state=0)
+    clf = SparseMLPClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:200], y[:200], classes=[0, 1, 2, 7])
+    np.testing.assert_array_equal(clf.classes_, [0, 1, 2, 7])
+    losses = []
+    for _ in range(20):
+        clf.partial_fit(X, y)
+        losses.append(clf.loss_)
+    assert clf.n_iter_ == 21 and losses[-1] < losses[0]
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 9]))
+    warm = SparseMLPClassifier(max_iter=3, warm_start=True, random_state=0)
+    with pytest.warns(Warning):
+        warm.fit(X, y)
+    first = warm.coefs_[0].copy()
+    with pytest.warns(Warning):
+        warm.fit(X, y)
+    assert warm.n_iter_ == 6 and not np.array_equal(first, warm.coefs_[0])
+
+
+def test_early_stopping_keeps_best():
+    X, y = make_classification(1000, 20, n_classes=3, n_informative=8, random_state=0)
+    clf = SparseMLPClassifier(
+        early_stopping=True, n_iter_no_change=3, max_iter=100, random_state=0
+    ).fit(X, y)
+    assert clf.n_iter_ < 100
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_loss_ is None
+
+
+def test_sklearn_tools_pickle_and_clone():
+    X, y = make_classification(300, 15, n_classes=3, n_informative=6, random_state=0)
+    Xs = sp.csr_matrix(X)
+    pipe = make_pipeline(
+        MaxAbsScaler(),
+        SparseMLPClassifier(max_iter=20, learning_rate_init=1e-2, random_state=0),
+    )
+    with pytest.warns(Warning):
+        pipe.fit(Xs, y)
+    assert pipe.score(Xs, y) > 0.8
+    grid = GridSearchCV(
+        SparseMLPClassifier(max_iter=10, random_state=0),
+        {"hidden_layer_sizes": [(8,), (32,)], "learning_rate_init": [1e-3, 1e-2]},
+        cv=2,
+        n_jobs=2,
+        error_score="raise",
+    )
+    with pytest.warns(Warning):
+        grid.fit(X, y)
+    assert grid.best_params_["learning_rate_init"] == 1e-2
+    clf = grid.best_estimator_
+    other = clone(clf)
+    assert other.get_params() == clf.get_params() and not hasattr(other, "classes_")
+    restored = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+
+
+def test_joblib_round_trip_keeps_everything(tmp_path):
+    X, y = wide_separable(n_classes=1500, n_samples=3000)
+    clf = SparseMLPClassifier(max_iter=2, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    path = tmp_path / "model.joblib"
+    joblib.dump(clf, path)
+    restored = joblib.load(path)
+    np.testing.assert_array_equal(
+        restored.predict_proba(X[:50]), clf.predict_proba(X[:50])
+    )
+    for a, b in zip(
+        restored.predict_topk(X[:50], 3, exact=False),
+        clf.predict_topk(X[:50], 3, exact=False),
+    ):
+        np.testing.assert_array_equal(a, b)
+    # Optimizer state and tables survive: training on continues identically.
+    clf.partial_fit(X[:512], y[:512])
+    restored.partial_fit(X[:512], y[:512])
+    for a, b in zip(restored.coefs_, clf.coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_bad_input_raises_clear_errors():
+    X, y = make_classification(100, 5, random_state=0)
+    clf = SparseMLPClassifier(max_iter=2, random_state=0)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    Xnan = X.copy()
+    Xnan[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(Xnan, y)
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(X, np.zeros(100))
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.fit(X[:0], y[:0])
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        clf.predict(X[:, :4])
+    with pytest.raises(ValueError, match="k must be"):
+        clf.predict_topk(X, k=3)
+    with pytest.raises(ValueError, match="exact=False"):
+        clf.predict_topk(X, k=1, exact=False)
+    with pytest.raises(ValueError, match="multi-class targets"):
+        clf.partial_fit(X, np.ones((100, 2), dtype=int))
+
+
+def test_divergence_raises_and_leaves_no_model():
+    X, y = make_classification(300, 20, n_classes=3, n_informative=6, random_state=0)
+    clf = SparseMLPClassifier(learning_rate_init=1e38, max_iter=20, random_state=0)
+    with pytest.raises(ValueError, match="smaller learning_rate_init"):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
