@@ -139,23 +139,29 @@ class Network:
         bc2 = math.sqrt(1.0 - beta2**self.step)
         return np.float32(lr * bc2 / bc1), np.float32(eps * bc2)
 
-    def train_step(self, X, active, n_pos, lr, beta1, beta2, eps, n_threads, H=None):
+    def train_step(
+        self, X, active, n_pos, lr, beta1, beta2, eps, n_threads, H=None, n_fixed=None
+    ):
         """One step of sampled-softmax training; returns the per-sample losses.
 
         ``active[i]`` lists the output neurons computed for sample ``i``, its
-        ``n_pos[i]`` labels first. Only those output rows, and the input rows of
-        the batch's features, are read and updated; the hidden-to-hidden layers and
-        the first layer's bias get dense Adam.
+        ``n_pos[i]`` labels first; entries from ``n_fixed[i]`` on (default: none)
+        are a uniform random sample of the remaining neurons. Only those output
+        rows, and the input rows of the batch's features, are read and updated; the
+        hidden-to-hidden layers and the first layer's bias get dense Adam.
         """
         if H is None:
             H = self.hidden(X, n_threads)
         n = H[0].shape[0]
         lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
         b1, b2 = np.float32(beta1), np.float32(beta2)
+        if n_fixed is None:
+            n_fixed = np.full(n, active.shape[1], dtype=np.int64)
         loss, dH = _backprop.output_step(
             H[-1],
             active,
             n_pos,
+            n_fixed,
             self.weights[-1],
             self.biases[-1],
             self.m_w[-1],
@@ -230,7 +236,9 @@ def _adam(p, m, v, g, lr_t, beta1, beta2, eps_t):
 def active_sets(
     tables, buckets, lab_ptr, labels, pool, pool_start, m, n_out, n_threads=1
 ):
-    """Active neurons per sample (see ``_backprop.active_sets``), (n, m) int32.
+    """Active neurons per sample, (n, m) int32, and ``n_fixed`` (n,).
+
+    See ``_backprop.active_sets``.
 
     ``tables`` (an :class:`~sparseclf._lsh.LSHTables`) and ``buckets`` may be None:
     then rows hold the labels and the pool.

@@ -627,7 +627,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         # Random negatives from one pool for the whole batch (as TensorFlow's
         # sampled softmax shares its samples): far fewer rows to update than
         # independent draws per sample, the same expected gradient.
-        active = active_sets(
+        active, n_fixed = active_sets(
             self._tables,
             buckets,
             lab_ptr,
@@ -648,6 +648,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             self.epsilon,
             n_threads,
             H=H,
+            n_fixed=n_fixed,
         )
         total = float(loss.sum())
         if not math.isfinite(total):
@@ -865,7 +866,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         empty = np.zeros(H.shape[0] + 1, dtype=np.int64)
         m = max(k, self.active_size_)
         # Deterministic completion: predict draws no random numbers.
-        active = active_sets(
+        active, _ = active_sets(
             self._tables,
             buckets,
             empty,

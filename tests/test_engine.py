@@ -44,7 +44,7 @@ def dense_active(lab_ptr, labels, n_out):
         np.zeros(n, np.int64),
         n_out,
         n_out,
-    )
+    )[0]
 
 
 def numpy_loss(X, lab_ptr, labels, weights, biases):
@@ -90,6 +90,55 @@ def test_gradients_match_finite_differences(hidden, multilabel):
                 p[idx] = old
                 numeric[idx] = (up - down) / (2 * eps)
             np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
+
+
+def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, active, n_fixed):
+    """Mean loss of the softmax over each active set, with the logQ correction."""
+    H = X.toarray().astype(np.float64)
+    for W, b in zip(weights[:-1], biases[:-1]):
+        H = np.maximum(H @ W + b, 0)
+    n_out, m = weights[-1].shape[0], active.shape[1]
+    loss = 0.0
+    for i, row in enumerate(active):
+        z = weights[-1][row] @ H[i] + biases[-1][row]
+        z[n_fixed[i]:] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
+        logp = z - z.max() - np.log(np.exp(z - z.max()).sum())
+        n_lab = lab_ptr[i + 1] - lab_ptr[i]
+        loss -= logp[:n_lab].mean()
+    return loss / X.shape[0]
+
+
+def test_sampled_gradients_match_finite_differences():
+    # 6 of 12 neurons active: the label, then 5 from a random pool whose logits
+    # carry the logQ correction log((12 - 1) / (6 - 1)).
+    X, lab_ptr, labels, net = tiny_problem(n_out=12)
+    n = X.shape[0]
+    rng = np.random.RandomState(5)
+    active, n_fixed = active_sets(
+        None, None, lab_ptr, labels, rng.permutation(12), rng.randint(12, size=n), 6,
+        12,
+    )
+    assert (n_fixed == 1).all()
+    w64 = [w.astype(np.float64) for w in net.weights]
+    b64 = [b.astype(np.float64) for b in net.biases]
+    args = (X, lab_ptr, labels, w64, b64, active, n_fixed)
+    loss = net.train_step(X, active, np.diff(lab_ptr), 1e-3, BETA1, BETA2, EPS, 1,
+                          n_fixed=n_fixed)
+    assert loss.sum() / n == pytest.approx(numpy_sampled_loss(*args), rel=1e-5)
+    eps = 1e-6
+    W = w64[-1]
+    numeric = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        old = W[idx]
+        W[idx] = old + eps
+        up = numpy_sampled_loss(*args)
+        W[idx] = old - eps
+        down = numpy_sampled_loss(*args)
+        W[idx] = old
+        numeric[idx] = (up - down) / (2 * eps)
+    np.testing.assert_allclose(net.m_w[-1] / (1 - BETA1), numeric, rtol=1e-3,
+                               atol=1e-6)
+    assert (numeric[np.setdiff1d(np.arange(12), active)] == 0).all()
 
 
 def numpy_dense_step(X, y, weights, biases, lr):
@@ -161,7 +210,7 @@ def test_active_sets_hold_labels_first_and_no_repeats():
     ).astype(np.int32)
     m = 100
     pool = rng.randint(n_out, size=m)
-    act = active_sets(
+    act, n_fixed = active_sets(
         tables,
         h.hash(H),
         lab_ptr,
@@ -182,6 +231,7 @@ def test_active_sets_hold_labels_first_and_no_repeats():
         # Then candidates in the order met, as many as fit.
         c = [j for j in cand[indptr[i] : indptr[i + 1]] if j not in set(lab)]
         assert row[len(lab) : len(lab) + len(c)].tolist() == c[: m - len(lab)]
+        assert n_fixed[i] == min(m, len(lab) + len(c))
         # The rest comes from the batch's pool while it lasts.
         rest = row[len(lab) + len(c) :]
         n_from_pool = len(set(pool.tolist()) - set(lab.tolist()) - set(c))
@@ -194,7 +244,10 @@ def test_active_sets_fill_when_pool_runs_out():
     lab_ptr = np.array([0, 1, 2], dtype=np.int64)
     labels = np.array([7, 49], dtype=np.int32)
     pool = np.array([3, 3, 3])  # repeats: a single usable neuron
-    act = active_sets(None, None, lab_ptr, labels, pool, np.array([0, 2]), m, n_out)
+    act, n_fixed = active_sets(
+        None, None, lab_ptr, labels, pool, np.array([0, 2]), m, n_out
+    )
+    assert n_fixed.tolist() == [1, 1]
     for row, lab in zip(act, labels):
         assert row[0] == lab and row[1] == 3
         assert len(set(row.tolist())) == m and row.max() < n_out
@@ -211,7 +264,7 @@ def test_sparse_adam_touches_only_active_rows():
     b_out0 = net.biases[-1].copy()
     labels = rng.randint(0, n_out, n).astype(np.int32)
     lab_ptr = np.arange(n + 1, dtype=np.int64)
-    active = active_sets(
+    active, _ = active_sets(
         None,
         None,
         lab_ptr,
@@ -249,7 +302,7 @@ def test_threads_give_identical_steps():
         )
         labels = rng.randint(0, n_out, n).astype(np.int32)
         lab_ptr = np.arange(n + 1, dtype=np.int64)
-        active = active_sets(
+        active, n_fixed = active_sets(
             None,
             None,
             lab_ptr,
@@ -261,7 +314,8 @@ def test_threads_give_identical_steps():
             n_threads,
         )
         loss = net.train_step(
-            X, active, np.ones(n, np.int64), 1e-3, BETA1, BETA2, EPS, n_threads
+            X, active, np.ones(n, np.int64), 1e-3, BETA1, BETA2, EPS, n_threads,
+            n_fixed=n_fixed,
         )
         results.append((loss, net.weights, net.biases))
     np.testing.assert_array_equal(results[0][0], results[1][0])

@@ -98,11 +98,14 @@ def active_sets(
     met, cut at ``m``. If fewer, it is filled from ``pool`` (random neurons drawn
     in Python for the whole batch), read cyclically from ``pool_start[i]``, then,
     if the pool runs out, with the neurons after the pool's last one cyclically.
-    A pool shared by the batch keeps the rows touched by the update few.
+    A pool shared by the batch keeps the rows touched by the update few. Also
+    returns ``n_fixed``: per row, the number of labels and candidates (the rest
+    are random).
     """
     n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
     n_pool = pool.shape[0]
     out = np.empty((n, m), dtype=np.int32)
+    n_fixed = np.empty(n, dtype=np.int64)
     n_chunks = max(1, min(n_threads, n))
     # omp parallel for schedule(static, 1) num_threads(n_threads)
     for c in range(n_chunks):
@@ -125,6 +128,7 @@ def active_sets(
                             seen[j] = True
                             row[k] = j
                             k += 1
+            n_fixed[i] = k
             q = 0
             while k < m and q < n_pool:
                 j = pool[(pool_start[i] + q) % n_pool]
@@ -144,17 +148,22 @@ def active_sets(
                     k += 1
             for q in range(m):
                 seen[row[q]] = False
-    return out
+    return out, n_fixed
 
 
-# pythran export output_step(float32[:, :], int32[:, :], int64[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, float32, int)
+# pythran export output_step(float32[:, :], int32[:, :], int64[:], int64[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, float32, int)
 def output_step(
-    H, active, n_pos, W, b, mW, vW, mb, vb, scale, lr_t, beta1, beta2, eps_t, n_threads
+    H, active, n_pos, n_fixed, W, b, mW, vW, mb, vb, scale, lr_t, beta1, beta2, eps_t,
+    n_threads,
 ):
     """Softmax over each sample's active neurons, backward, and Adam on touched rows.
 
     The first ``n_pos[i]`` entries of ``active[i]`` are sample ``i``'s labels, each
     with target ``1 / n_pos[i]`` (a sample without labels contributes nothing).
+    Entries from ``n_fixed[i]`` on are a uniform sample of the other neurons: each
+    stands for ``(n_out - n_fixed) / (m - n_fixed)`` of them, so its logit gets the
+    log of that (the "logQ" correction of sampled softmax), which makes the
+    softmax over the active set estimate the full one.
     ``scale`` multiplies the gradients (1 / batch size). Returns the loss of each
     sample and ``dH`` (n, hidden), the gradient at the hidden activations, computed
     with the weights before the update.
@@ -173,6 +182,8 @@ def output_step(
             for a in range(m):
                 j = active[i, a]
                 z[a] = np.sum(W[j] * h) + b[j]
+            if n_fixed[i] < m:
+                z[n_fixed[i]:] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
             zmax = np.max(z)
             p = np.exp(z - zmax)
             total = np.sum(p)
