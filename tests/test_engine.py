@@ -101,7 +101,7 @@ def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, active, n_fixed):
     loss = 0.0
     for i, row in enumerate(active):
         z = weights[-1][row] @ H[i] + biases[-1][row]
-        z[n_fixed[i]:] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
+        z[n_fixed[i] :] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
         logp = z - z.max() - np.log(np.exp(z - z.max()).sum())
         n_lab = lab_ptr[i + 1] - lab_ptr[i]
         loss -= logp[:n_lab].mean()
@@ -115,15 +115,22 @@ def test_sampled_gradients_match_finite_differences():
     n = X.shape[0]
     rng = np.random.RandomState(5)
     active, n_fixed = active_sets(
-        None, None, lab_ptr, labels, rng.permutation(12), rng.randint(12, size=n), 6,
+        None,
+        None,
+        lab_ptr,
+        labels,
+        rng.permutation(12),
+        rng.randint(12, size=n),
+        6,
         12,
     )
     assert (n_fixed == 1).all()
     w64 = [w.astype(np.float64) for w in net.weights]
     b64 = [b.astype(np.float64) for b in net.biases]
     args = (X, lab_ptr, labels, w64, b64, active, n_fixed)
-    loss = net.train_step(X, active, np.diff(lab_ptr), 1e-3, BETA1, BETA2, EPS, 1,
-                          n_fixed=n_fixed)
+    loss = net.train_step(
+        X, active, np.diff(lab_ptr), 1e-3, BETA1, BETA2, EPS, 1, n_fixed=n_fixed
+    )
     assert loss.sum() / n == pytest.approx(numpy_sampled_loss(*args), rel=1e-5)
     eps = 1e-6
     W = w64[-1]
@@ -136,8 +143,7 @@ def test_sampled_gradients_match_finite_differences():
         down = numpy_sampled_loss(*args)
         W[idx] = old
         numeric[idx] = (up - down) / (2 * eps)
-    np.testing.assert_allclose(net.m_w[-1] / (1 - BETA1), numeric, rtol=1e-3,
-                               atol=1e-6)
+    np.testing.assert_allclose(net.m_w[-1] / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
     assert (numeric[np.setdiff1d(np.arange(12), active)] == 0).all()
 
 
@@ -237,6 +243,20 @@ def test_active_sets_hold_labels_first_and_no_repeats():
         n_from_pool = len(set(pool.tolist()) - set(lab.tolist()) - set(c))
         assert set(rest[:n_from_pool].tolist()) <= set(pool.tolist())
     assert act.min() >= 0 and act.max() < n_out
+    # Capped candidates: the rest of each row comes from the pool.
+    capped, n_fixed = active_sets(
+        tables,
+        h.hash(H),
+        lab_ptr,
+        labels,
+        pool,
+        rng.randint(m, size=n),
+        m,
+        n_out,
+        max_cand=10,
+    )
+    assert (n_fixed <= np.diff(lab_ptr) + 10).all() and (n_fixed > 0).any()
+    np.testing.assert_array_equal(capped[:, 0], act[:, 0])
 
 
 def test_active_sets_fill_when_pool_runs_out():
@@ -314,7 +334,14 @@ def test_threads_give_identical_steps():
             n_threads,
         )
         loss = net.train_step(
-            X, active, np.ones(n, np.int64), 1e-3, BETA1, BETA2, EPS, n_threads,
+            X,
+            active,
+            np.ones(n, np.int64),
+            1e-3,
+            BETA1,
+            BETA2,
+            EPS,
+            n_threads,
             n_fixed=n_fixed,
         )
         results.append((loss, net.weights, net.biases))

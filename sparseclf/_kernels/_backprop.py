@@ -87,15 +87,26 @@ def input_step(
     return n_touched
 
 
-# pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int64[:], int, int, int)
+# pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int64[:], int, int, int, int)
 def active_sets(
-    buckets_t, offsets, ids, lab_ptr, labels, pool, pool_start, m, n_out, n_threads
+    buckets_t,
+    offsets,
+    ids,
+    lab_ptr,
+    labels,
+    pool,
+    pool_start,
+    m,
+    max_cand,
+    n_out,
+    n_threads,
 ):
     """Active output neurons per sample, (n, m) int32, no repeats within a row.
 
     A row holds the sample's labels first, then the LSH candidates from its buckets
     (``buckets_t`` is table-major, (n_tables, n); ``n_tables`` may be 0) in the order
-    met, cut at ``m``. If fewer, it is filled from ``pool`` (random neurons drawn
+    met, at most ``max_cand`` of them (and ``m`` entries in all). The rest is filled
+    from ``pool`` (random neurons drawn
     in Python for the whole batch), read cyclically from ``pool_start[i]``, then,
     if the pool runs out, with the neurons after the pool's last one cyclically.
     A pool shared by the batch keeps the rows touched by the update few. Also
@@ -119,10 +130,11 @@ def active_sets(
                     seen[j] = True
                     row[k] = j
                     k += 1
+            k_cand = min(m, k + max_cand)
             for t in range(n_tables):
                 bkt = buckets_t[t, i]
                 for p in range(offsets[t, bkt], offsets[t, bkt + 1]):
-                    if k < m:
+                    if k < k_cand:
                         j = ids[t, p]
                         if not seen[j]:
                             seen[j] = True
@@ -153,7 +165,21 @@ def active_sets(
 
 # pythran export output_step(float32[:, :], int32[:, :], int64[:], int64[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, float32, int)
 def output_step(
-    H, active, n_pos, n_fixed, W, b, mW, vW, mb, vb, scale, lr_t, beta1, beta2, eps_t,
+    H,
+    active,
+    n_pos,
+    n_fixed,
+    W,
+    b,
+    mW,
+    vW,
+    mb,
+    vb,
+    scale,
+    lr_t,
+    beta1,
+    beta2,
+    eps_t,
     n_threads,
 ):
     """Softmax over each sample's active neurons, backward, and Adam on touched rows.
@@ -183,7 +209,7 @@ def output_step(
                 j = active[i, a]
                 z[a] = np.sum(W[j] * h) + b[j]
             if n_fixed[i] < m:
-                z[n_fixed[i]:] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
+                z[n_fixed[i] :] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
             zmax = np.max(z)
             p = np.exp(z - zmax)
             total = np.sum(p)

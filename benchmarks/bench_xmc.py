@@ -1,0 +1,797 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Extreme multi-label classification: sparseclf against a dense PyTorch MLP.
+
+Same data, same epochs, same model shape (input -> 128 ReLU -> n_labels), batch
+256, Adam with learning rate 1e-3, for every method. Per method the table gives:
+
+* training samples/s: ``n_train * epochs / train time``; train time is the wall
+  time of training only (``fit`` for sparseclf, the epoch loop for torch, with
+  per-epoch shuffling in both); data generation or loading is excluded;
+* P@1, P@5 (``sparseclf.metrics.precision_at_k``) on the test set after training,
+  and the wall time of predicting the top 5 labels of the whole test set;
+* peak RSS of the process that ran the method (each method runs in its own
+  ``spawn`` child: the high-water mark ``VmHWM`` of ``/proc/self/status``, read
+  at the end; ``ru_maxrss`` elsewhere), and its RSS just before training (imports
+  and data), so that the training increment can be read off.
+
+Configurations (``--config``, default all):
+
+* ``xmc-1k``, ``xmc-10k``, ``xmc-100k``: ``make_extreme_classification`` with
+  10^3 / 10^4 / 10^5 labels, 100,000 features, 50 tokens per sample (about 41
+  distinct features), 3 labels per sample on average; 100,000 training and
+  10,000 test samples, 3 epochs (10^5 labels: 2 epochs).
+* ``amazon670k``: the shape of SLIDE's Amazon-670K on synthetic data (135,909
+  features, 75 tokens per sample, 670,091 labels, 5 labels per sample); 60,000
+  training samples, 1 epoch, 2,000 test samples scored exactly and with
+  ``predict_topk(exact=False)``. sparseclf only; the dense torch MLP is timed on
+  a few batches (no accuracy).
+* ``delicious``, ``bibtex``: the MULAN data sets under ``/work/shared/data``
+  (files in the Extreme Classification Repository text format), with omikuji
+  (default hyper-parameters, a Parabel / Bonsai-style tree model) as a third
+  method; 20 epochs (Delicious) and 30 (Bibtex) for both neural models.
+
+The dense torch MLP: ``nn.EmbeddingBag(d, 128, mode="sum")`` fed with the CSR
+values as ``per_sample_weights``, plus a bias, ReLU, ``nn.Linear(128,
+n_labels)``; full softmax cross-entropy against soft targets (a sample's target
+mass spread evenly over its labels, as sparseclf trains); weights initialised
+Glorot-uniform as in sparseclf. Four optimiser set-ups are timed on a few
+batches and the fastest trains: ``Adam(fused=True)`` or ``Adam(foreach=True)``
+over all parameters (dense embedding gradient), or ``SparseAdam`` for a
+``sparse=True`` embedding plus fused / foreach ``Adam`` for the rest (lazy Adam
+on the embedding, as sparseclf does).
+
+Run it from outside the source tree, with sparseclf, torch (a CPU build is
+enough) and, optionally, omikuji installed::
+
+    python benchmarks/bench_xmc.py                   # everything, ~25 min, 2 cores
+    python benchmarks/bench_xmc.py --quick           # small sizes, ~3 min
+    python benchmarks/bench_xmc.py --config xmc-10k --config bibtex
+    python benchmarks/bench_xmc.py --threads 4 --data-dir /path/to/data
+
+``--threads`` sets sparseclf's ``n_jobs`` and ``torch.set_num_threads``. Timings on
+a machine shared with other jobs are noisy; the load average is printed.
+"""
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import resource
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from importlib import metadata
+from multiprocessing import get_context
+
+import numpy as np
+import scipy.sparse as sp
+
+HIDDEN = 128
+BATCH = 256
+LR = 1e-3
+SEED = 0
+TOPK = 5
+DEFAULT_DATA_DIR = "/work/shared/data"
+TORCH_VARIANTS = (
+    "adam-fused",
+    "adam-foreach",
+    "sparseadam+adam-fused",
+    "sparseadam+adam-foreach",
+)
+# Fixed torch set-up for the amazon670k timing (the fastest at 10^5 labels).
+AMAZON_TORCH_VARIANT = "sparseadam+adam-fused"
+
+CONFIGS = {
+    "xmc-1k": dict(
+        kind="synthetic",
+        n_features=100_000,
+        n_labels=1_000,
+        nnz=50,
+        labels_per_sample=3.0,
+        n_train=100_000,
+        n_test=10_000,
+        epochs=3,
+        probe_batches=15,
+    ),
+    "xmc-10k": dict(
+        kind="synthetic",
+        n_features=100_000,
+        n_labels=10_000,
+        nnz=50,
+        labels_per_sample=3.0,
+        n_train=100_000,
+        n_test=10_000,
+        epochs=3,
+        probe_batches=15,
+    ),
+    "xmc-100k": dict(
+        kind="synthetic",
+        n_features=100_000,
+        n_labels=100_000,
+        nnz=50,
+        labels_per_sample=3.0,
+        n_train=100_000,
+        n_test=10_000,
+        epochs=2,
+        probe_batches=8,
+    ),
+    "amazon670k": dict(
+        kind="synthetic",
+        n_features=135_909,
+        n_labels=670_091,
+        nnz=75,
+        labels_per_sample=5.0,
+        n_train=60_000,
+        n_test=2_000,
+        epochs=1,
+        torch_batches=12,
+    ),
+    "delicious": dict(
+        kind="xmc-file",
+        train="mulan_delicious/delicious_train_xmc.txt",
+        test="mulan_delicious/delicious_test_xmc.txt",
+        epochs=20,
+        probe_batches=15,
+        omikuji=True,
+    ),
+    "bibtex": dict(
+        kind="xmc-file",
+        train="mulan_bibtex/bibtex_train_xmc.txt",
+        test="mulan_bibtex/bibtex_test_xmc.txt",
+        epochs=30,
+        probe_batches=15,
+        omikuji=True,
+    ),
+}
+QUICK = {
+    "xmc-1k": dict(n_train=5_000, n_test=1_000, epochs=1, probe_batches=4),
+    "xmc-10k": dict(n_train=5_000, n_test=1_000, epochs=1, probe_batches=4),
+    "xmc-100k": dict(n_train=5_000, n_test=1_000, epochs=1, probe_batches=3),
+    "amazon670k": dict(n_train=3_000, n_test=300, torch_batches=1),
+    "delicious": dict(epochs=2, probe_batches=4),
+    "bibtex": dict(epochs=2, probe_batches=4),
+}
+
+
+# --------------------------------------------------------------------------
+# Data
+# --------------------------------------------------------------------------
+
+
+def read_xmc(path):
+    """Read a file in the Extreme Classification Repository text format.
+
+    First line ``n_samples n_features n_labels``; then one sample per line,
+    ``l1,l2,... f:v f:v ...`` with 0-based ids (a sample without labels starts
+    with a space). Returns CSR ``X`` (float32) and CSR indicator ``Y`` (int8).
+    """
+    with open(path) as f:
+        n, d, n_labels = (int(t) for t in f.readline().split())
+        x_ptr, x_idx, x_val, y_ptr, y_idx = [0], [], [], [0], []
+        for line in f:
+            line = line.rstrip("\n")
+            if not line.strip() and len(x_ptr) > n:
+                continue
+            tokens = line.split(" ")
+            if tokens[0] and ":" not in tokens[0]:
+                y_idx.extend(int(lab) for lab in tokens[0].split(","))
+            for tok in tokens[1:] if ":" not in tokens[0] else tokens:
+                if tok:
+                    feat, val = tok.split(":")
+                    x_idx.append(int(feat))
+                    x_val.append(float(val))
+            x_ptr.append(len(x_idx))
+            y_ptr.append(len(y_idx))
+    if len(x_ptr) - 1 != n:
+        raise ValueError(f"{path}: header says {n} samples, read {len(x_ptr) - 1}.")
+    X = sp.csr_matrix(
+        (np.asarray(x_val, np.float32), np.asarray(x_idx, np.int32), x_ptr),
+        shape=(n, d),
+    )
+    Y = sp.csr_matrix(
+        (np.ones(len(y_idx), np.int8), np.asarray(y_idx, np.int32), y_ptr),
+        shape=(n, n_labels),
+    )
+    X.sum_duplicates()
+    Y.sum_duplicates()
+    Y.data[:] = 1
+    return X, Y
+
+
+def load_data(cfg, data_dir):
+    """``(X_train, Y_train, X_test, Y_test)`` of a configuration."""
+    if cfg["kind"] == "synthetic":
+        from sparseclf.datasets import make_extreme_classification
+
+        n_train = cfg["n_train"]
+        # One call, then a split: train and test share the label prototypes.
+        X, Y = make_extreme_classification(
+            n_train + cfg["n_test"],
+            cfg["n_features"],
+            cfg["n_labels"],
+            nnz_per_sample=cfg["nnz"],
+            labels_per_sample=cfg["labels_per_sample"],
+            random_state=SEED,
+        )
+        return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:]
+    X_tr, Y_tr = read_xmc(os.path.join(data_dir, cfg["train"]))
+    X_te, Y_te = read_xmc(os.path.join(data_dir, cfg["test"]))
+    return X_tr, Y_tr, X_te, Y_te
+
+
+# --------------------------------------------------------------------------
+# Measuring, in the child processes
+# --------------------------------------------------------------------------
+
+
+def _status_mib(field):
+    """``VmHWM`` / ``VmRSS`` of this process in MiB (None off Linux)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def peak_rss_mib():
+    hwm = _status_mib("VmHWM")
+    if hwm is not None:
+        return hwm
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+
+
+def current_rss_mib():
+    return _status_mib("VmRSS")
+
+
+def precision_scores(Y_test, top):
+    from sparseclf.metrics import precision_at_k
+
+    return (
+        precision_at_k(Y_test, top, k=1),
+        precision_at_k(Y_test, top, k=TOPK),
+    )
+
+
+def run_method(method, cfg, data_dir, threads):
+    """Train and evaluate one method on one configuration; a dict of results."""
+    t0 = time.perf_counter()
+    data = load_data(cfg, data_dir)
+    load_s = time.perf_counter() - t0
+    if method == "sparseclf":
+        out = _run_sparseclf(cfg, threads, *data)
+    elif method == "torch":
+        out = _run_torch(cfg, threads, *data)
+    elif method == "torch-probe":
+        out = _probe_torch(cfg, threads, *data)
+    elif method == "omikuji":
+        out = _run_omikuji(cfg, data_dir, threads, *data)
+    else:
+        raise ValueError(method)
+    out["load_s"] = load_s
+    out["peak_rss_mib"] = peak_rss_mib()
+    return out
+
+
+def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te):
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sparseclf import SparseMLPClassifier
+
+    epochs = cfg["epochs"]
+    clf = SparseMLPClassifier(
+        hidden_layer_sizes=(HIDDEN,),
+        batch_size=BATCH,
+        learning_rate_init=LR,
+        max_iter=epochs,
+        n_iter_no_change=epochs + 1,  # run every epoch
+        n_jobs=threads,
+        random_state=SEED,
+        verbose=1,
+    )
+    rss_before = current_rss_mib()
+    log = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(log):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        t0 = time.perf_counter()
+        clf.fit(X_tr, Y_tr)
+        train_s = time.perf_counter() - t0
+    out = dict(
+        train_s=train_s,
+        samples_per_s=X_tr.shape[0] * clf.n_iter_ / train_s,
+        epochs=clf.n_iter_,
+        rss_before_mib=rss_before,
+        log=log.getvalue().splitlines(),
+        note=f"active_size_={clf.active_size_}, hash_params_={clf.hash_params_}",
+    )
+    t0 = time.perf_counter()
+    top, _ = clf.predict_topk(X_te, TOPK)
+    out["predict_s"] = time.perf_counter() - t0
+    out["p1"], out["p5"] = precision_scores(Y_te, top)
+    if clf.hash_params_ is not None:
+        t0 = time.perf_counter()
+        top, _ = clf.predict_topk(X_te, TOPK, exact=False)
+        out["predict_lsh_s"] = time.perf_counter() - t0
+        out["p1_lsh"], out["p5_lsh"] = precision_scores(Y_te, top)
+    return out
+
+
+# ----------------------------------------------------------------- torch
+
+
+def _torch_model(n_features, n_labels, sparse):
+    import torch
+    from torch import nn
+
+    class DenseMLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.EmbeddingBag(n_features, HIDDEN, mode="sum", sparse=sparse)
+            self.bias = nn.Parameter(torch.empty(HIDDEN))
+            self.out = nn.Linear(HIDDEN, n_labels)
+            # Glorot uniform weights and biases, as sparseclf initialises.
+            for w, b, fan_in, fan_out in [
+                (self.emb.weight, self.bias, n_features, HIDDEN),
+                (self.out.weight, self.out.bias, HIDDEN, n_labels),
+            ]:
+                bound = (6.0 / (fan_in + fan_out)) ** 0.5
+                nn.init.uniform_(w, -bound, bound)
+                nn.init.uniform_(b, -bound, bound)
+
+        def forward(self, idx, offsets, weights):
+            h = self.emb(idx, offsets, per_sample_weights=weights) + self.bias
+            return self.out(torch.relu(h))
+
+    return DenseMLP()
+
+
+def _torch_optimizers(model, variant):
+    import torch
+
+    kind, _, rest = variant.partition("+")
+    if kind == "sparseadam":
+        impl = rest.split("-")[1]
+        return [
+            torch.optim.SparseAdam(list(model.emb.parameters()), lr=LR),
+            torch.optim.Adam(
+                [model.bias, *model.out.parameters()], lr=LR, **{impl: True}
+            ),
+        ]
+    impl = variant.split("-")[1]
+    return [torch.optim.Adam(model.parameters(), lr=LR, **{impl: True})]
+
+
+def _torch_train(
+    model, opts, X, Y, epochs, rng, max_batches=None, warmup=0, batch_times=None
+):
+    """Train; returns (seconds, samples) of the timed part (after ``warmup``).
+
+    With a list ``batch_times``, append the wall time of each timed batch to it.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    n, n_labels = Y.shape
+    start = None
+    n_batches = samples = 0
+    for _ in range(epochs):
+        if warmup == 0 and start is None:
+            start = time.perf_counter()
+        order = rng.permutation(n)
+        Xe, Ye = X[order], Y[order]
+        x_ptr = Xe.indptr.astype(np.int64)
+        x_idx = torch.from_numpy(Xe.indices.astype(np.int64))
+        x_val = torch.from_numpy(Xe.data)
+        y_cols = torch.from_numpy(Ye.indices.astype(np.int64))
+        counts = np.diff(Ye.indptr)
+        y_rows = np.repeat(np.arange(n), counts)
+        y_vals = torch.from_numpy(
+            (1.0 / np.maximum(counts, 1))[y_rows].astype(np.float32)
+        )
+        y_rows = torch.from_numpy(y_rows)
+        for s in range(0, n, BATCH):
+            if n_batches == warmup and start is None:
+                start = time.perf_counter()
+            t_batch = time.perf_counter()
+            e = min(s + BATCH, n)
+            a, b = x_ptr[s], x_ptr[e]
+            offsets = torch.from_numpy(x_ptr[s:e] - a)
+            logits = model(x_idx[a:b], offsets, x_val[a:b])
+            ya, yb = Ye.indptr[s], Ye.indptr[e]
+            target = torch.zeros(e - s, n_labels)
+            target[y_rows[ya:yb] - s, y_cols[ya:yb]] = y_vals[ya:yb]
+            loss = F.cross_entropy(logits, target)
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in opts:
+                opt.step()
+            n_batches += 1
+            if n_batches > warmup:
+                samples += e - s
+                if batch_times is not None:
+                    batch_times.append(time.perf_counter() - t_batch)
+            if max_batches is not None and n_batches >= warmup + max_batches:
+                return time.perf_counter() - start, samples
+    return time.perf_counter() - start, samples
+
+
+def _torch_topk(model, X):
+    import torch
+
+    n_labels = model.out.out_features
+    step = max(1, min(4096, (1 << 24) // n_labels))
+    tops = []
+    with torch.no_grad():
+        for s in range(0, X.shape[0], step):
+            Xb = X[s : s + step]
+            logits = model(
+                torch.from_numpy(Xb.indices.astype(np.int64)),
+                torch.from_numpy(Xb.indptr[:-1].astype(np.int64)),
+                torch.from_numpy(Xb.data),
+            )
+            tops.append(torch.topk(logits, TOPK, dim=1).indices.numpy())
+    return np.concatenate(tops)
+
+
+def _probe_torch(cfg, threads, X_tr, Y_tr, X_te, Y_te):
+    """samples/s of each optimiser set-up: a full batch over its median time.
+
+    The median of a few batches (after 3 warm-up ones) is robust to a batch slowed
+    down by another process on the machine.
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    n_labels = Y_tr.shape[1]
+    n_batches = cfg["probe_batches"]
+    rates = {}
+    for variant in TORCH_VARIANTS:
+        torch.manual_seed(SEED)
+        model = _torch_model(X_tr.shape[1], n_labels, variant.startswith("sparse"))
+        opts = _torch_optimizers(model, variant)
+        times = []
+        _torch_train(
+            model,
+            opts,
+            X_tr,
+            Y_tr,
+            1,
+            np.random.RandomState(SEED),
+            max_batches=n_batches,
+            warmup=3,
+            batch_times=times,
+        )
+        rates[variant] = BATCH / float(np.median(times))
+    return dict(rates=rates, probe_batches=n_batches)
+
+
+def _run_torch(cfg, threads, X_tr, Y_tr, X_te, Y_te):
+    import torch
+
+    torch.set_num_threads(threads)
+    variant = cfg["torch_variant"]
+    torch.manual_seed(SEED)
+    n_labels = Y_tr.shape[1]
+    model = _torch_model(X_tr.shape[1], n_labels, variant.startswith("sparse"))
+    opts = _torch_optimizers(model, variant)
+    rng = np.random.RandomState(SEED)
+    rss_before = current_rss_mib()
+    if cfg.get("torch_batches"):  # timing only
+        train_s, samples = _torch_train(
+            model, opts, X_tr, Y_tr, 1, rng, max_batches=cfg["torch_batches"], warmup=1
+        )
+        return dict(
+            train_s=train_s,
+            samples_per_s=samples / train_s,
+            rss_before_mib=rss_before,
+            note=f"{variant}; timed {cfg['torch_batches']} batches after 1 warm-up, "
+            "no accuracy",
+            timing_only=True,
+        )
+    train_s, samples = _torch_train(model, opts, X_tr, Y_tr, cfg["epochs"], rng)
+    out = dict(
+        train_s=train_s,
+        samples_per_s=samples / train_s,
+        epochs=cfg["epochs"],
+        rss_before_mib=rss_before,
+        note=variant,
+    )
+    t0 = time.perf_counter()
+    top = _torch_topk(model, X_te)
+    out["predict_s"] = time.perf_counter() - t0
+    out["p1"], out["p5"] = precision_scores(Y_te, top)
+    return out
+
+
+# --------------------------------------------------------------- omikuji
+
+
+@contextlib.contextmanager
+def _quiet_fds():
+    """Silence the process's stdout / stderr (omikuji's progress bars) in a block."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in [*saved, devnull]:
+            os.close(fd)
+
+
+def _run_omikuji(cfg, data_dir, threads, X_tr, Y_tr, X_te, Y_te):
+    import omikuji
+
+    rss_before = current_rss_mib()
+    path = os.path.join(data_dir, cfg["train"])
+    with _quiet_fds():
+        t0 = time.perf_counter()
+        model = omikuji.Model.train_on_data(
+            path, omikuji.Model.default_hyper_param(), n_threads=threads
+        )
+        train_s = time.perf_counter() - t0
+    model.init_prediction_thread_pool(1)
+    n_labels = Y_te.shape[1]
+    top = np.empty((X_te.shape[0], TOPK), dtype=np.int64)
+    t0 = time.perf_counter()
+    with _quiet_fds():
+        for i in range(X_te.shape[0]):
+            a, b = X_te.indptr[i], X_te.indptr[i + 1]
+            pairs = list(zip(X_te.indices[a:b].tolist(), X_te.data[a:b].tolist()))
+            top[i] = _pad([lab for lab, _ in model.predict(pairs, top_k=TOPK)])
+    predict_s = time.perf_counter() - t0
+    for i in np.flatnonzero(top[:, -1] < 0):  # fewer than k predicted: misses
+        true = set(Y_te.indices[Y_te.indptr[i] : Y_te.indptr[i + 1]].tolist())
+        fill = (j for j in range(n_labels) if j not in true and j not in top[i])
+        top[i, top[i] < 0] = [next(fill) for _ in range(int((top[i] < 0).sum()))]
+    out = dict(
+        train_s=train_s,
+        samples_per_s=None,
+        rss_before_mib=rss_before,
+        predict_s=predict_s,
+        note="default hyper-parameters; train time includes parsing the file; "
+        "predict: one Python call per sample, 1 thread",
+    )
+    out["p1"], out["p5"] = precision_scores(Y_te, top)
+    return out
+
+
+def _pad(labels):
+    return (list(labels) + [-1] * TOPK)[:TOPK]
+
+
+# --------------------------------------------------------------------------
+# The parent: one child per method, tables
+# --------------------------------------------------------------------------
+
+
+def in_child(method, cfg, data_dir, threads):
+    """Run ``method`` in a fresh spawn process, so its peak RSS is its own."""
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        return pool.submit(run_method, method, cfg, data_dir, threads).result()
+
+
+def fmt(value, spec, missing="-"):
+    return missing if value is None else format(value, spec)
+
+
+def fmt_s(seconds):
+    return "-" if seconds is None else f"{seconds:.1f} s"
+
+
+def row(name, r, lsh=False):
+    if lsh:
+        return (
+            f"| {name} | - | - | {r['p1_lsh']:.4f} | {r['p5_lsh']:.4f} | "
+            f"{fmt_s(r['predict_lsh_s'])} | - | - |"
+        )
+    return (
+        f"| {name} | {fmt(r['samples_per_s'], ',.0f')} | {fmt_s(r['train_s'])} | "
+        f"{fmt(r.get('p1'), '.4f')} | {fmt(r.get('p5'), '.4f')} | "
+        f"{fmt_s(r.get('predict_s'))} | {fmt(r['peak_rss_mib'], ',.0f')} | "
+        f"{fmt(r['rss_before_mib'], ',.0f')} |"
+    )
+
+
+def describe(name, cfg, data_dir):
+    if cfg["kind"] == "synthetic":
+        return (
+            f"synthetic `make_extreme_classification`: {cfg['n_train']:,} train / "
+            f"{cfg['n_test']:,} test samples, {cfg['n_features']:,} features, "
+            f"{cfg['nnz']} tokens per sample, {cfg['n_labels']:,} labels, "
+            f"{cfg['labels_per_sample']} labels per sample (mean), "
+            f"random_state={SEED}; {cfg['epochs']} epoch(s)"
+        )
+    return (
+        f"`{os.path.join(data_dir, cfg['train'])}` / `{cfg['test']}` "
+        f"(XMC text format); {cfg['epochs']} epochs"
+    )
+
+
+def losses(ours, other, name):
+    """Where sparseclf (``ours``) does worse than ``other``, as phrases."""
+    out = []
+    if ours["samples_per_s"] and other.get("samples_per_s"):
+        if ours["samples_per_s"] < other["samples_per_s"]:
+            ratio = other["samples_per_s"] / ours["samples_per_s"]
+            out.append(f"trains {ratio:.2f}x slower than {name}")
+    elif other.get("train_s") and ours["train_s"] > other["train_s"]:
+        ratio = ours["train_s"] / other["train_s"]
+        out.append(f"trains {ratio:.2f}x longer than {name}")
+    for key, label in [("p1", "P@1"), ("p5", "P@5")]:
+        if other.get(key) is not None and ours[key] < other[key] - 0.005:
+            out.append(f"{label} {ours[key]:.4f} < {name}'s {other[key]:.4f}")
+    if other.get("predict_s") and ours["predict_s"] > 1.2 * other["predict_s"]:
+        out.append(
+            f"exact top-{TOPK} prediction {ours['predict_s'] / other['predict_s']:.1f}"
+            f"x slower than {name}"
+        )
+    if ours["peak_rss_mib"] > 1.1 * other["peak_rss_mib"]:
+        out.append(f"peak RSS higher than {name}")
+    return out
+
+
+def run_config(name, cfg, data_dir, threads, methods):
+    print(f"\n### {name}\n")
+    print(describe(name, cfg, data_dir) + ".\n", flush=True)
+    results = {}
+    if "torch" in methods:
+        if cfg.get("torch_batches"):
+            cfg = dict(cfg, torch_variant=AMAZON_TORCH_VARIANT)
+        else:
+            probe = in_child("torch-probe", cfg, data_dir, threads)
+            rates = probe["rates"]
+            best = max(rates, key=rates.get)
+            cfg = dict(cfg, torch_variant=best)
+            print(
+                f"torch optimiser set-ups, samples/s (median of {cfg['probe_batches']} "
+                "batches): "
+                + ", ".join(f"{v} {r:,.0f}" for v, r in rates.items())
+                + f" -> {best}\n",
+                flush=True,
+            )
+    for method in methods:
+        if method == "omikuji" and not cfg.get("omikuji"):
+            continue
+        t0 = time.perf_counter()
+        try:
+            results[method] = in_child(method, cfg, data_dir, threads)
+        except Exception as exc:  # report and go on with the other methods
+            print(f"{method} failed: {type(exc).__name__}: {exc}\n", flush=True)
+            continue
+        r = results[method]
+        print(
+            f"{method}: done in {time.perf_counter() - t0:.0f} s "
+            f"(data {r['load_s']:.1f} s); {r.get('note', '')}",
+            flush=True,
+        )
+        for line in r.get("log", []):
+            print(f"    {line}")
+    print(
+        "\n| method | train samples/s | train time | P@1 | P@5 | "
+        "predict top-5 (test) | peak RSS MiB | RSS before training MiB |"
+    )
+    print("|---|--:|--:|--:|--:|--:|--:|--:|")
+    names = {"sparseclf": "sparseclf", "torch": "torch dense MLP", "omikuji": "omikuji"}
+    for method, r in results.items():
+        label = names[method]
+        if method == "torch":
+            label += f" ({r['note'].split(';')[0]})"
+        print(row(label, r))
+        if method == "sparseclf" and "p1_lsh" in r:
+            print(row("sparseclf, `predict_topk(exact=False)`", r, lsh=True))
+    print()
+    ours = results.get("sparseclf")
+    if ours is None:
+        return results
+    other = results.get("torch")
+    if other is not None:
+        print(
+            f"Speed ratio sparseclf / torch (training samples/s): "
+            f"{ours['samples_per_s'] / other['samples_per_s']:.2f}"
+        )
+    lost = []
+    for method in ("torch", "omikuji"):
+        if method in results:
+            lost += losses(ours, results[method], names[method])
+    print(
+        "Where sparseclf loses: " + ("; ".join(lost) if lost else "nowhere here") + "."
+    )
+    return results
+
+
+def machine_info(threads):
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(
+                (
+                    ln.split(":", 1)[1].strip()
+                    for ln in f
+                    if ln.startswith("model name")
+                ),
+                platform.processor(),
+            )
+    except OSError:
+        model = platform.processor()
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    versions = []
+    for pkg in ("sparseclf", "torch", "numpy", "scipy", "scikit-learn", "omikuji"):
+        try:
+            versions.append(f"{pkg} {metadata.version(pkg)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{pkg} (not installed)")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return (
+        f"{model}, {usable} usable CPUs (of {os.cpu_count()}), {threads} threads "
+        f"used; Python {platform.python_version()}; " + ", ".join(versions) + "; "
+        f"load average {load}"
+    )
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--config",
+        action="append",
+        choices=list(CONFIGS),
+        help="configuration to run (repeatable; default: all)",
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
+    parser.add_argument(
+        "--methods",
+        default="sparseclf,torch,omikuji",
+        help="comma-separated subset of sparseclf,torch,omikuji",
+    )
+    args = parser.parse_args(argv)
+    methods = [m for m in args.methods.split(",") if m]
+    if "omikuji" in methods:
+        try:
+            metadata.version("omikuji")
+        except metadata.PackageNotFoundError:
+            print("omikuji is not installed: skipped.")
+            methods.remove("omikuji")
+    names = args.config or list(CONFIGS)
+    cmd = " ".join(["python", os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    print(f"# sparseclf XMC benchmark\n\n`{cmd}`\n")
+    print(f"Machine: {machine_info(args.threads)}.")
+    print(
+        f"All neural models: {HIDDEN} hidden ReLU units, batch {BATCH}, Adam lr {LR}, "
+        "same epochs; each method in its own process."
+    )
+    start = time.perf_counter()
+    for name in names:
+        cfg = dict(CONFIGS[name], **(QUICK[name] if args.quick else {}))
+        if cfg["kind"] == "xmc-file" and not os.path.exists(
+            os.path.join(args.data_dir, cfg["train"])
+        ):
+            print(f"\n### {name}\n\nskipped: no {cfg['train']} in {args.data_dir}.")
+            continue
+        run_config(name, cfg, args.data_dir, args.threads, methods)
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(
+        f"\nTotal wall time {time.perf_counter() - start:.0f} s; "
+        f"load average at the end {load}."
+    )
+
+
+if __name__ == "__main__":
+    main()
