@@ -4,15 +4,17 @@
 
 import gzip
 import hashlib
+import io
 import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import sparseclf.datasets
-from sparseclf.datasets import load_sms_spam
+from sparseclf.datasets import dump_xmc, load_sms_spam, load_xmc
 
 SHARED_DATA = Path(__file__).parents[1].parent / "shared" / "data"
 SMS_DATA = Path(sparseclf.datasets.__file__).parent / "data"
@@ -98,3 +100,166 @@ def test_shipped_sms_spam_is_the_source_file():
     assert len(sms.data) == counts["rows"]
     for label, n in counts["classes"].items():
         assert int((sms.target == label).sum()) == n
+
+
+# XMC format -------------------------------------------------------------------
+
+
+def random_xmc_problem(n_features, n_labels, seed=0):
+    """40 samples with ids spread over the whole range, incl. empty rows."""
+    rng = np.random.RandomState(seed)
+    n = 40
+
+    def sparse_rows(n_cols, max_nnz, empty_rows):
+        rows = [
+            np.unique(rng.randint(0, n_cols, rng.randint(1, max_nnz), dtype=np.int64))
+            for _ in range(n)
+        ]
+        rows[0] = np.array([0, n_cols - 1])  # the extreme ids
+        for i in empty_rows:
+            rows[i] = np.array([], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum([len(r) for r in rows])])
+        return np.concatenate(rows), indptr
+
+    x_ind, x_ptr = sparse_rows(n_features, 12, empty_rows=[1, 2, 4])
+    # float32 values of all magnitudes and signs, incl. subnormals and extremes.
+    values = rng.standard_normal(len(x_ind)) * 10.0 ** rng.randint(-40, 38, len(x_ind))
+    values = values.astype(np.float32)
+    values[:3] = [np.finfo(np.float32).max, -np.finfo(np.float32).tiny, 0.1]
+    X = sp.csr_matrix((values, x_ind, x_ptr), shape=(n, n_features))
+    # Row 3 has features and no label, rows 1 and 2 neither, row 4 labels only.
+    y_ind, y_ptr = sparse_rows(n_labels, 5, empty_rows=[1, 2, 3])
+    Y = sp.csr_matrix((np.ones(len(y_ind), np.int8), y_ind, y_ptr), shape=(n, n_labels))
+    return X, Y
+
+
+def assert_same_csr(A, B, dtype):
+    assert sp.issparse(A) and A.format == "csr" and A.dtype == dtype
+    assert A.shape == B.shape
+    B = B.tocsr()
+    B.sort_indices()
+    assert A.has_sorted_indices
+    np.testing.assert_array_equal(A.indptr, B.indptr)
+    np.testing.assert_array_equal(A.indices, B.indices)
+    np.testing.assert_array_equal(A.data, B.data.astype(dtype))
+
+
+@pytest.mark.parametrize(
+    "n_features, n_labels",
+    [(1000, 30), (2**40, 2**33 + 5)],
+    ids=["int32-ids", "int64-ids"],
+)
+@pytest.mark.parametrize("target", ["path", "gz-path", "text-file", "binary-file"])
+def test_xmc_round_trip(tmp_path, n_features, n_labels, target):
+    X, Y = random_xmc_problem(n_features, n_labels)
+    assert np.diff(Y.indptr).min() == 0  # there are samples without labels
+    if target in ("path", "gz-path"):
+        f = tmp_path / ("data.txt" if target == "path" else "data.txt.gz")
+        dump_xmc(X, Y, f)
+        if target == "gz-path":
+            assert gzip.open(f, "rt").readline() == f"40 {n_features} {n_labels}\n"
+        X2, Y2 = load_xmc(str(f))
+    else:
+        f = io.StringIO() if target == "text-file" else io.BytesIO()
+        dump_xmc(X, Y, f)
+        f.seek(0)
+        X2, Y2 = load_xmc(f)
+        assert not f.closed
+    assert_same_csr(X2, X, np.float32)
+    assert_same_csr(Y2, Y, np.int8)
+    if n_features > 2**31:
+        assert X2.indices.dtype == np.int64 and Y2.indices.dtype == np.int64
+        assert X2.indices.max() == n_features - 1
+
+
+def test_dump_xmc_layout():
+    X = np.array([[0, 0.5, 0], [1, 0, 3], [0, 0, 0], [0, 0, 0]], dtype=np.float32)
+    Y = np.array([[1, 0], [0, 0], [0, 0], [1, 1]], dtype=bool)
+    f = io.StringIO()
+    dump_xmc(sp.csr_array(X), Y, f)
+    # No labels: the line starts with a space. Labels only: no trailing space.
+    assert f.getvalue() == "4 3 2\n0 1:0.5\n 0:1 2:3\n \n0,1\n"
+
+
+def test_dump_xmc_validates():
+    X, Y = np.ones((3, 2)), np.eye(3, dtype=int)
+    with pytest.raises(ValueError, match="zeros and ones"):
+        dump_xmc(X, 2 * Y, io.StringIO())
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        dump_xmc(X, Y[:2], io.StringIO())
+    X[1, 1] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        dump_xmc(X, Y, io.StringIO())
+    with pytest.raises(ValueError, match="non-finite"):
+        dump_xmc(np.full((3, 2), 1e300), Y, io.StringIO())  # beyond float32
+
+
+@pytest.mark.parametrize("name", ["bibtex_train", "bibtex_test"])
+def test_load_real_bibtex_xmc(name):
+    counts, sha256 = read_source_txt("mulan_bibtex")
+    expected = counts[name.split("_")[1]]["xmc"]
+    path = SHARED_DATA / "mulan_bibtex" / f"{name}_xmc.txt"
+    X, Y = load_xmc(path)
+    n = expected["points"]
+    assert X.shape == (n, expected["features"])
+    assert Y.shape == (n, expected["labels"])
+    assert X.dtype == np.float32 and Y.dtype == np.int8
+    assert int((Y.getnnz(axis=0) > 0).sum()) == expected["labels_used"]
+    assert round(Y.nnz / n, 2) == expected["avg_labels_per_point"]
+    assert round(X.nnz / n, 1) == expected["avg_nnz_per_point"]
+    # Writing it back reproduces the file byte for byte.
+    f = io.StringIO()
+    dump_xmc(X, Y, f)
+    digest = hashlib.sha256(f.getvalue().encode()).hexdigest()
+    assert digest == sha256[f"{name}_xmc.txt"]
+
+
+MALFORMED = {
+    # name: (file text, expected message); the problem is on line 3.
+    "bad-value": ("3 4 2\n0 1:1\n1 2:x\n1 0:1\n", "bad feature token '2:x'"),
+    "no-colon": ("3 4 2\n0 1:1\n1 2\n1 0:1\n", "bad feature token '2'"),
+    "two-colons": ("3 4 2\n0 1:1\n1 2:1:1\n1 0:1\n", "bad feature token '2:1:1'"),
+    "bad-id": ("3 4 2\n0 1:1\n1 a:1\n1 0:1\n", "bad feature token 'a:1'"),
+    "feature-range": ("3 4 2\n0 1:1\n1 4:1\n1 0:1\n", "feature id 4 out of range"),
+    "negative-id": ("3 4 2\n0 1:1\n1 -1:1\n1 0:1\n", "feature id -1 out of range"),
+    "huge-id": (f"3 4 2\n0 1:1\n1 {2**70}:1\n1 0:1\n", "out of range"),
+    "label-range": ("3 4 2\n0 1:1\n0,2 1:1\n1 0:1\n", "label id 2 out of range"),
+    "huge-label": (f"3 4 2\n0 1:1\n{2**70} 1:1\n1 0:1\n", "out of range"),
+    "bad-label": ("3 4 2\n0 1:1\nx 1:1\n1 0:1\n", "bad label list 'x'"),
+    "trailing-comma": ("3 4 2\n0 1:1\n0, 1:1\n1 0:1\n", "bad label list '0,'"),
+    "no-leading-space": ("3 4 2\n0 1:1\n1:1 2:1\n1 0:1\n", "starts with a space"),
+    "nan": ("3 4 2\n0 1:1\n1 2:nan\n1 0:1\n", "non-finite value nan"),
+    "inf": ("3 4 2\n0 1:1\n1 2:-inf\n1 0:1\n", "non-finite value -inf"),
+    "beyond-float32": ("3 4 2\n0 1:1\n1 2:1e39\n1 0:1\n", "beyond float32"),
+    "repeated-feature": ("3 4 2\n0 1:1\n1 2:1 0:1 2:3\n1 0:1\n", "feature id 2 repe"),
+    "repeated-label": ("3 4 2\n0 1:1\n1,0,1 2:1\n1 0:1\n", "label id 1 repeated"),
+    # The earliest problem is reported, whichever check finds it.
+    "earliest": ("3 4 2\n0 1:1\n1 2:1 2:1\n1 9:nan\n", "feature id 2 repeated"),
+    "too-many-lines": ("1 4 2\n0 1:1\n1 0:1\n", "more sample lines than n_samples=1"),
+    "too-few-lines": ("3 4 2\n0 1:1\n", "file ends after 1 sample lines"),
+    "blank-extra-line": ("1 4 2\n0 1:1\n\n", "more sample lines"),
+}
+
+
+@pytest.mark.parametrize("case", MALFORMED, ids=list(MALFORMED))
+def test_load_xmc_malformed(case):
+    text, problem = MALFORMED[case]
+    with pytest.raises(ValueError, match="^line 3: ") as excinfo:
+        load_xmc(io.StringIO(text))
+    assert problem in str(excinfo.value)
+
+
+@pytest.mark.parametrize(
+    "header", ["", "3 4\n", "3 4 2 1\n", "3 4 -2\n", "a b c\n", f"3 {2**63} 2\n"]
+)
+def test_load_xmc_bad_header(header):
+    with pytest.raises(ValueError, match="^line 1: expected the header"):
+        load_xmc(io.StringIO(header + "0 1:1\n"))
+
+
+def test_load_xmc_lenient_spacing():
+    # CRLF line ends, runs of spaces or tabs between pairs, and an empty line
+    # (a sample with neither labels nor features) are accepted.
+    X, Y = load_xmc(io.StringIO("3 3 2\r\n1 0:1  2:2\t1:3\r\n\n 1:4 \n"))
+    np.testing.assert_array_equal(X.toarray(), [[1, 3, 2], [0, 0, 0], [0, 4, 0]])
+    np.testing.assert_array_equal(Y.toarray(), [[0, 1], [0, 0], [0, 0]])
