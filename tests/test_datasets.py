@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 import sparseclf.datasets
-from sparseclf.datasets import dump_xmc, load_sms_spam, load_xmc
+from sparseclf.datasets import dump_xmc, load_fasttext, load_sms_spam, load_xmc
 
 SHARED_DATA = Path(__file__).parents[1].parent / "shared" / "data"
 SMS_DATA = Path(sparseclf.datasets.__file__).parent / "data"
@@ -29,6 +29,18 @@ def read_source_txt(folder):
     counts, _ = json.JSONDecoder().raw_decode(text[text.index("\n{") + 1 :])
     sha256 = dict(re.findall(r"^\s+(\S+)\s+[\d,]+ bytes\s+sha256=(\w+)", text, re.M))
     return counts, sha256
+
+
+def test_public_api():
+    assert set(sparseclf.datasets.__all__) == {
+        "dump_xmc",
+        "load_fasttext",
+        "load_sms_spam",
+        "load_xmc",
+        "make_extreme_classification",
+    }
+    for name in sparseclf.datasets.__all__:
+        assert callable(getattr(sparseclf.datasets, name))
 
 
 # SMS Spam Collection ----------------------------------------------------------
@@ -263,3 +275,60 @@ def test_load_xmc_lenient_spacing():
     X, Y = load_xmc(io.StringIO("3 3 2\r\n1 0:1  2:2\t1:3\r\n\n 1:4 \n"))
     np.testing.assert_array_equal(X.toarray(), [[1, 3, 2], [0, 0, 0], [0, 4, 0]])
     np.testing.assert_array_equal(Y.toarray(), [[0, 1], [0, 0], [0, 0]])
+
+
+# fastText format --------------------------------------------------------------
+
+
+def test_load_fasttext(tmp_path):
+    lines = [
+        "__label__spam __label__ads  Win a FREE prize now!",
+        "",
+        "   ",
+        "__label__négatif Ça ne marche pas\tdu tout 👎\r",
+        "__label__日本 東京は 大きい",
+        "__label__a __label__b __label__a no\u00a0break space",
+        "text first __label__late",
+    ]
+    path = tmp_path / "train.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    texts, labels = load_fasttext(path)
+    assert texts == [
+        "Win a FREE prize now!",
+        "Ça ne marche pas du tout 👎",
+        "東京は 大きい",
+        "no\u00a0break space",  # U+00A0 is not a fastText separator
+        "text first",
+    ]
+    assert labels == [["spam", "ads"], ["négatif"], ["日本"], ["a", "b"], ["late"]]
+    # The same from a gzip file and from binary and text file objects.
+    gz = tmp_path / "train.txt.gz"
+    gz.write_bytes(gzip.compress(path.read_bytes()))
+    assert load_fasttext(gz) == (texts, labels)
+    with open(path, "rb") as f:
+        assert load_fasttext(f) == (texts, labels)
+    with open(path, encoding="utf-8", newline="") as f:
+        assert load_fasttext(f) == (texts, labels)
+
+
+def test_load_fasttext_unlabeled():
+    text = "__label__x one\n\nno label here\n__label__y two\n"
+    with pytest.raises(ValueError, match="line 3: no label"):
+        load_fasttext(io.StringIO(text))
+    texts, labels = load_fasttext(io.StringIO(text), allow_unlabeled=True)
+    assert texts == ["one", "no label here", "two"]
+    assert labels == [["x"], [], ["y"]]
+
+
+def test_load_fasttext_label_prefix():
+    text = "#pos #neg __label__x good\n#neg bad\n"
+    texts, labels = load_fasttext(io.StringIO(text), label_prefix="#")
+    assert texts == ["__label__x good", "bad"]
+    assert labels == [["pos", "neg"], ["neg"]]
+    with pytest.raises(ValueError, match="label_prefix must be a non-empty str"):
+        load_fasttext(io.StringIO(text), label_prefix="")
+
+
+def test_load_fasttext_empty_label():
+    with pytest.raises(ValueError, match="line 2: empty label '__label__'"):
+        load_fasttext(io.StringIO("__label__a x\n__label__ y\n"))
