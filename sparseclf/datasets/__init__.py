@@ -1,7 +1,16 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Data sets: a synthetic extreme-classification generator."""
+"""Data sets: a synthetic generator, an embedded demo set and file readers."""
 
+from sparseclf.datasets._fasttext import load_fasttext
+from sparseclf.datasets._sms_spam import load_sms_spam
 from sparseclf.datasets._synthetic import make_extreme_classification
+from sparseclf.datasets._xmc import dump_xmc, load_xmc
 
-__all__ = ["make_extreme_classification"]
+__all__ = [
+    "dump_xmc",
+    "load_fasttext",
+    "load_sms_spam",
+    "load_xmc",
+    "make_extreme_classification",
+]
