@@ -770,7 +770,7 @@ def main(argv=None):
             print("omikuji is not installed: skipped.")
             methods.remove("omikuji")
     names = args.config or list(CONFIGS)
-    cmd = " ".join(["python", os.path.relpath(sys.argv[0]), *sys.argv[1:]])
+    cmd = " ".join([sys.executable, *sys.argv])
     print(f"# sparseclf XMC benchmark\n\n`{cmd}`\n")
     print(f"Machine: {machine_info(args.threads)}.")
     print(

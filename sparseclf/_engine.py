@@ -148,14 +148,15 @@ class Network:
         return np.float32(lr * bc2 / bc1), np.float32(eps * bc2)
 
     def train_step(
-        self, X, active, n_pos, lr, beta1, beta2, eps, n_threads, H=None, n_fixed=None
+        self, X, own, n_own, n_pos, pool, lr, beta1, beta2, eps, n_threads, H=None
     ):
         """One step of sampled-softmax training; returns the per-sample losses.
 
-        ``active[i]`` lists the output neurons computed for sample ``i``, its
-        ``n_pos[i]`` labels first; entries from ``n_fixed[i]`` on (default: none)
-        are a uniform random sample of the remaining neurons. Only those output
-        rows, and the input rows of the batch's features, are read and updated; the
+        Sample ``i``'s active output neurons are ``own[i, :n_own[i]]`` (its
+        ``n_pos[i]`` labels first, then its LSH candidates) and the random
+        ``pool`` (unique ids) shared by the batch, whose logits and gradients are
+        BLAS products; see ``_backprop.output_forward``. Only those output rows,
+        and the input rows of the batch's features, are read and updated; the
         hidden-to-hidden layers and the first layer's bias get dense Adam.
         """
         if H is None:
@@ -163,25 +164,48 @@ class Network:
         n = H[0].shape[0]
         lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
         b1, b2 = np.float32(beta1), np.float32(beta2)
-        if n_fixed is None:
-            n_fixed = np.full(n, active.shape[1], dtype=np.int64)
-        loss, dH = _backprop.output_step(
-            H[-1],
-            active,
+        W, b = self.weights[-1], self.biases[-1]
+        Hl = H[-1]
+        pool = np.ascontiguousarray(pool, dtype=np.int64)
+        n_own = np.ascontiguousarray(n_own, dtype=np.int64)
+        n_pos = np.ascontiguousarray(n_pos, dtype=np.int64)
+        Wp = W[pool]
+        Zp = Hl @ Wp.T
+        Zp += b[pool]
+        work = 3 * int(n_own.sum()) + n * pool.shape[0] // 8
+        loss, dz, dzp, dH = _backprop.output_forward(
+            Hl,
+            own,
+            n_own,
             n_pos,
-            n_fixed,
-            self.weights[-1],
-            self.biases[-1],
+            pool,
+            Zp,
+            W,
+            b,
+            np.float32(1.0 / n),
+            _threads(work, n_threads),
+        )
+        dH += dzp @ Wp
+        _backprop.output_update(
+            Hl,
+            own,
+            n_own,
+            n_pos,
+            dz,
+            pool,
+            np.ascontiguousarray(dzp.T @ Hl),
+            dzp.sum(axis=0),
+            W,
+            b,
             self.m_w[-1],
             self.v_w[-1],
             self.m_b[-1],
             self.v_b[-1],
-            np.float32(1.0 / n),
             lr_t,
             b1,
             b2,
             eps_t,
-            _threads(3 * active.size, n_threads),
+            _threads(work, n_threads),
         )
         for k in range(len(H) - 1, 0, -1):
             dpre = dH * (H[k] > 0)

@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from sparseclf._engine import Network, active_sets, topk
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash, effective_n_threads
@@ -29,6 +30,10 @@ _DENSE_MAX_OUTPUTS = 1000
 _AUTO_SPARSITY = 0.005
 _AUTO_MIN_ACTIVE = 500
 _AUTO_TABLES = 24
+# LSH candidates take at most this fraction of the active set (half of it on
+# average); the rest is the random pool. Hard negatives alone bias the softmax
+# (measured: P@1 0.01 vs 0.28 dense at 2,000 labels).
+_MAX_CAND_FRACTION = 0.5
 # Exact prediction shortlists this many labels beyond k in float32, then re-ranks
 # them in float64.
 _SHORTLIST_EXTRA = 8
@@ -445,6 +450,15 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         return sp.csr_matrix(X) if not sp.issparse(X) else X.tocsr()
 
     def _fit(self, X, y, classes, first, epochs):
+        # A sparse step's BLAS products are small (batch x pool x hidden): on 2
+        # threads OpenBLAS was 30x slower than on one when the other core was busy
+        # (23.6 vs 0.73 ms per step). A dense output layer (output_sparsity=1.0)
+        # keeps BLAS's threads for its large products.
+        dense = self.output_sparsity == 1.0
+        with threadpool_limits(limits=None if dense else 1, user_api="blas"):
+            return self._fit_epochs(X, y, classes, first, epochs)
+
+    def _fit_epochs(self, X, y, classes, first, epochs):
         if _is_label_lists(y) or sp.issparse(y):
             X = self._validate_X(X, reset=first)
         else:
@@ -578,7 +592,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         base = 8 if self.hash_family == "dwta" else 2
         # LSH candidates fill about a quarter of the active set (at most half:
         # the rest is the random pool the logQ correction needs).
-        c = max(1, m // 4)
+        c = max(1, round(m * _MAX_CAND_FRACTION / 2))
         if self.hashes_per_table == "auto":
             # Expected candidates ~ L * n_out / base**K: pick K to make that ~c.
             K = max(1, round(math.log(max(L * n_out / c, 1.0)) / math.log(base)))
@@ -627,40 +641,47 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         n = Xb.shape[0]
         H = net.hidden(Xb, n_threads)
         n_pos = np.diff(lab_ptr)
-        # Room for every label and at least one negative: a softmax over the
-        # labels alone has no gradient.
-        m = min(n_out, max(self.active_size_, int(n_pos.max(initial=0)) + 1))
+        max_pos = int(n_pos.max(initial=0))
+        if self._tables is None:
+            # Dense: the labels, and every other neuron through the pool.
+            max_cand, pool = 0, np.arange(n_out)
+        else:
+            # Random negatives from one pool for the whole batch (as TensorFlow's
+            # sampled softmax shares its samples): their logits and gradients are
+            # BLAS products, and far fewer rows are updated than with draws per
+            # sample.
+            max_cand = int(self.active_size_ * _MAX_CAND_FRACTION)
+            # Room for a negative beside every sample's labels.
+            size = min(n_out, max(self.active_size_ - max_cand, max_pos + 1))
+            pool = _sample_without_replacement(rng, n_out, size)
         buckets = None
-        if self._tables is not None:
+        if self._tables is not None and max_cand > 0:
             buckets = self._family.hash(H[-1], n_threads)
-        # Random negatives from one pool for the whole batch (as TensorFlow's
-        # sampled softmax shares its samples): far fewer rows to update than
-        # independent draws per sample, the same expected gradient.
-        active, n_fixed = active_sets(
-            self._tables,
+        m_own = min(n_out, max(1, max_pos + max_cand))
+        own, n_own = active_sets(
+            self._tables if max_cand > 0 else None,
             buckets,
             lab_ptr,
             labels,
-            rng.randint(n_out, size=m),
-            rng.randint(m, size=n),
-            m,
+            np.empty(0, dtype=np.int64),
+            np.zeros(n, dtype=np.int64),
+            m_own,
             n_out,
             n_threads,
-            # At least half the set stays random: with hard negatives only, the
-            # softmax is biased (measured: P@1 0.01 vs 0.28 dense at 2,000 labels).
-            max_cand=m // 2,
+            max_cand=max_cand,
         )
         loss = net.train_step(
             Xb,
-            active,
+            own,
+            n_own,
             n_pos,
+            pool,
             self.learning_rate_init,
             self.beta_1,
             self.beta_2,
             self.epsilon,
             n_threads,
             H=H,
-            n_fixed=n_fixed,
         )
         total = float(loss.sum())
         if not math.isfinite(total):
@@ -909,6 +930,17 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+def _sample_without_replacement(rng, n, size):
+    """``size`` distinct ints in [0, n), sorted; O(size) unless size ~ n."""
+    if 4 * size > n:
+        return np.sort(rng.choice(n, size, replace=False))
+    draw = rng.randint(n, size=size + size // 2 + 8)
+    uniq, first = np.unique(draw, return_index=True)
+    if uniq.size < size:  # vanishingly rare: draw again the slow way
+        return np.sort(rng.choice(n, size, replace=False))
+    return np.sort(draw[np.sort(first)[:size]])
 
 
 def _take_rows(lab_ptr, labels, rows):

@@ -32,19 +32,38 @@ def tiny_problem(seed=0, n=5, d=7, hidden=(6,), n_out=4, multilabel=False):
     return sp.csr_matrix(X), lab_ptr, labels, net
 
 
-def dense_active(lab_ptr, labels, n_out):
-    """All neurons active, labels first (what active_sets gives with m = n_out)."""
+def own_labels(lab_ptr, labels, n_out):
+    """Each sample's own active set holding just its labels: (own, n_own)."""
     n = lab_ptr.shape[0] - 1
+    m = max(1, int(np.diff(lab_ptr).max()))
     return active_sets(
         None,
         None,
         lab_ptr,
         labels,
-        np.arange(n_out),
+        np.empty(0, np.int64),
         np.zeros(n, np.int64),
+        m,
         n_out,
-        n_out,
-    )[0]
+        max_cand=0,
+    )
+
+
+def dense_step(net, X, lab_ptr, labels, lr, n_threads=1):
+    """A training step with every neuron active: labels, then all others (pool)."""
+    own, n_own = own_labels(lab_ptr, labels, net.n_outputs)
+    return net.train_step(
+        X,
+        own,
+        n_own,
+        np.diff(lab_ptr),
+        np.arange(net.n_outputs),
+        lr,
+        BETA1,
+        BETA2,
+        EPS,
+        n_threads,
+    )
 
 
 def numpy_loss(X, lab_ptr, labels, weights, biases):
@@ -69,9 +88,7 @@ def test_gradients_match_finite_differences(hidden, multilabel):
     X, lab_ptr, labels, net = tiny_problem(hidden=hidden, multilabel=multilabel)
     w64 = [w.astype(np.float64) for w in net.weights]
     b64 = [b.astype(np.float64) for b in net.biases]
-    active = dense_active(lab_ptr, labels, net.n_outputs)
-    n_pos = np.diff(lab_ptr)
-    loss = net.train_step(X, active, n_pos, 1e-3, BETA1, BETA2, EPS, 1)
+    loss = dense_step(net, X, lab_ptr, labels, 1e-3)
     assert loss.sum() / X.shape[0] == pytest.approx(
         numpy_loss(X, lab_ptr, labels, w64, b64), rel=1e-5
     )
@@ -92,59 +109,56 @@ def test_gradients_match_finite_differences(hidden, multilabel):
             np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
 
 
-def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, active, n_fixed):
-    """Mean loss of the softmax over each active set, with the logQ correction."""
+def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
+    """Mean loss of the softmax over labels + pool, the pool logQ-corrected."""
     H = X.toarray().astype(np.float64)
     for W, b in zip(weights[:-1], biases[:-1]):
         H = np.maximum(H @ W + b, 0)
-    n_out, m = weights[-1].shape[0], active.shape[1]
+    n_out = weights[-1].shape[0]
     loss = 0.0
-    for i, row in enumerate(active):
-        z = weights[-1][row] @ H[i] + biases[-1][row]
-        z[n_fixed[i] :] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
+    for i in range(X.shape[0]):
+        lab = labels[lab_ptr[i] : lab_ptr[i + 1]]
+        rest = np.setdiff1d(pool, lab)
+        z_lab = weights[-1][lab] @ H[i] + biases[-1][lab]
+        z_rest = weights[-1][rest] @ H[i] + biases[-1][rest]
+        z_rest += np.log((n_out - len(lab)) / len(rest))
+        z = np.concatenate([z_lab, z_rest])
         logp = z - z.max() - np.log(np.exp(z - z.max()).sum())
-        n_lab = lab_ptr[i + 1] - lab_ptr[i]
-        loss -= logp[:n_lab].mean()
+        loss -= logp[: len(lab)].mean()
     return loss / X.shape[0]
 
 
 def test_sampled_gradients_match_finite_differences():
-    # 6 of 12 neurons active: the label, then 5 from a random pool whose logits
-    # carry the logQ correction log((12 - 1) / (6 - 1)).
+    # Each sample: its label and a pool of 5 random neurons shared by the batch
+    # (masked where it holds the label), whose logits carry the logQ correction
+    # log((12 - 1) / (5 - masked)).
     X, lab_ptr, labels, net = tiny_problem(n_out=12)
     n = X.shape[0]
-    rng = np.random.RandomState(5)
-    active, n_fixed = active_sets(
-        None,
-        None,
-        lab_ptr,
-        labels,
-        rng.permutation(12),
-        rng.randint(12, size=n),
-        6,
-        12,
-    )
-    assert (n_fixed == 1).all()
+    pool = np.array([0, 2, 3, 7, 11])
+    assert np.isin(labels, pool).any() and not np.isin(labels, pool).all()
+    own, n_own = own_labels(lab_ptr, labels, 12)
     w64 = [w.astype(np.float64) for w in net.weights]
     b64 = [b.astype(np.float64) for b in net.biases]
-    args = (X, lab_ptr, labels, w64, b64, active, n_fixed)
+    args = (X, lab_ptr, labels, w64, b64, pool)
     loss = net.train_step(
-        X, active, np.diff(lab_ptr), 1e-3, BETA1, BETA2, EPS, 1, n_fixed=n_fixed
+        X, own, n_own, np.diff(lab_ptr), pool, 1e-3, BETA1, BETA2, EPS, 1
     )
     assert loss.sum() / n == pytest.approx(numpy_sampled_loss(*args), rel=1e-5)
     eps = 1e-6
-    W = w64[-1]
-    numeric = np.zeros_like(W)
-    for idx in np.ndindex(W.shape):
-        old = W[idx]
-        W[idx] = old + eps
-        up = numpy_sampled_loss(*args)
-        W[idx] = old - eps
-        down = numpy_sampled_loss(*args)
-        W[idx] = old
-        numeric[idx] = (up - down) / (2 * eps)
-    np.testing.assert_allclose(net.m_w[-1] / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
-    assert (numeric[np.setdiff1d(np.arange(12), active)] == 0).all()
+    for params, moments in ((w64, net.m_w), (b64, net.m_b)):
+        p, m = params[-1], moments[-1]
+        numeric = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            old = p[idx]
+            p[idx] = old + eps
+            up = numpy_sampled_loss(*args)
+            p[idx] = old - eps
+            down = numpy_sampled_loss(*args)
+            p[idx] = old
+            numeric[idx] = (up - down) / (2 * eps)
+        np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
+    inactive = np.setdiff1d(np.arange(12), np.union1d(pool, labels))
+    assert (numeric[inactive] == 0).all() and (net.m_w[-1][inactive] == 0).all()
 
 
 def numpy_dense_step(X, y, weights, biases, lr):
@@ -192,10 +206,7 @@ def test_dense_step_equals_numpy_reference(hidden):
     w0 = [w.copy() for w in net.weights]
     b0 = [b.copy() for b in net.biases]
     lab_ptr = np.arange(n + 1, dtype=np.int64)
-    active = dense_active(lab_ptr, y.astype(np.int32), n_out)
-    net.train_step(
-        sp.csr_matrix(X), active, np.ones(n, np.int64), 1e-2, BETA1, BETA2, EPS, 2
-    )
+    dense_step(net, sp.csr_matrix(X), lab_ptr, y.astype(np.int32), 1e-2, 2)
     want_w, want_b = numpy_dense_step(X, y, w0, b0, 1e-2)
     for got, want, before in zip(net.weights + net.biases, want_w + want_b, w0 + b0):
         assert not np.array_equal(got, before)  # the step moved every layer
@@ -284,19 +295,14 @@ def test_sparse_adam_touches_only_active_rows():
     b_out0 = net.biases[-1].copy()
     labels = rng.randint(0, n_out, n).astype(np.int32)
     lab_ptr = np.arange(n + 1, dtype=np.int64)
-    active, _ = active_sets(
-        None,
-        None,
-        lab_ptr,
-        labels,
-        rng.randint(n_out, size=20),
-        rng.randint(20, size=n),
-        20,
-        n_out,
+    own, n_own = own_labels(lab_ptr, labels, n_out)
+    pool = np.unique(rng.randint(n_out, size=20))
+    net.train_step(
+        X, own, n_own, np.ones(n, np.int64), pool, 1e-2, BETA1, BETA2, EPS, 1
     )
-    net.train_step(X, active, np.ones(n, np.int64), 1e-2, BETA1, BETA2, EPS, 1)
     touched_out = np.zeros(n_out, bool)
-    touched_out[active.ravel()] = True
+    touched_out[labels] = True
+    touched_out[pool] = True
     changed = (net.weights[-1] != w0[-1]).any(axis=1)
     assert (changed == touched_out).all()
     assert ((net.biases[-1] != b_out0) == touched_out).all()
@@ -322,27 +328,32 @@ def test_threads_give_identical_steps():
         )
         labels = rng.randint(0, n_out, n).astype(np.int32)
         lab_ptr = np.arange(n + 1, dtype=np.int64)
-        active, n_fixed = active_sets(
+        # Own sets of a label and 200 neurons, and a pool of 300: OpenMP runs
+        # the kernels on 2 threads here.
+        own, n_own = active_sets(
             None,
             None,
             lab_ptr,
             labels,
-            rng.randint(n_out, size=400),
-            rng.randint(400, size=n),
-            400,
+            rng.randint(n_out, size=200),
+            rng.randint(200, size=n),
+            201,
             n_out,
             n_threads,
         )
+        n_own[:] = 201
+        pool = np.unique(rng.randint(n_out, size=300))
         loss = net.train_step(
             X,
-            active,
+            own,
+            n_own,
             np.ones(n, np.int64),
+            pool,
             1e-3,
             BETA1,
             BETA2,
             EPS,
             n_threads,
-            n_fixed=n_fixed,
         )
         results.append((loss, net.weights, net.biases))
     np.testing.assert_array_equal(results[0][0], results[1][0])
@@ -362,8 +373,7 @@ def test_avx2_and_portable_kernels_agree(monkeypatch):
     for module in (_backprop, _backprop_avx2):
         monkeypatch.setattr(_engine, "_backprop", module)
         X, lab_ptr, labels, net = tiny_problem(n=40, d=30, hidden=(16,), n_out=50)
-        active = dense_active(lab_ptr, labels, net.n_outputs)
-        loss = net.train_step(X, active, np.diff(lab_ptr), 1e-2, BETA1, BETA2, EPS, 1)
+        loss = dense_step(net, X, lab_ptr, labels, 1e-2)
         results.append([loss, *net.weights, *net.biases])
     for a, b in zip(*results):
         # FMA rounds once where SSE rounds twice. Adam's step m / sqrt(v) does not

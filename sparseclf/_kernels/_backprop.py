@@ -163,56 +163,61 @@ def active_sets(
     return out, n_fixed
 
 
-# pythran export output_step(float32[:, :], int32[:, :], int64[:], int64[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, float32, int)
-def output_step(
-    H,
-    active,
-    n_pos,
-    n_fixed,
-    W,
-    b,
-    mW,
-    vW,
-    mb,
-    vb,
-    scale,
-    lr_t,
-    beta1,
-    beta2,
-    eps_t,
-    n_threads,
-):
-    """Softmax over each sample's active neurons, backward, and Adam on touched rows.
+# pythran export output_forward(float32[:, :], int32[:, :], int64[:], int64[:], int64[:], float32[:, :], float32[:, :], float32[:], float32, int)
+def output_forward(H, own, n_own, n_pos, pool, Zp, W, b, scale, n_threads):
+    """Softmax over each sample's active set and its gradient at the logits.
 
-    The first ``n_pos[i]`` entries of ``active[i]`` are sample ``i``'s labels, each
-    with target ``1 / n_pos[i]`` (a sample without labels contributes nothing).
-    Entries from ``n_fixed[i]`` on are a uniform sample of the other neurons: each
-    stands for ``(n_out - n_fixed) / (m - n_fixed)`` of them, so its logit gets the
-    log of that (the "logQ" correction of sampled softmax), which makes the
-    softmax over the active set estimate the full one.
-    ``scale`` multiplies the gradients (1 / batch size). Returns the loss of each
-    sample and ``dH`` (n, hidden), the gradient at the hidden activations, computed
-    with the weights before the update.
+    Sample ``i``'s active set is ``own[i, :n_own[i]]`` (its ``n_pos[i]`` labels
+    first, each with target ``1 / n_pos[i]``, then its LSH candidates), whose
+    logits are computed here, and the random ``pool`` shared by the batch (unique
+    ids), whose logits ``Zp`` (n, n_pool) come from one BLAS product. Pool entries
+    that are also in the sample's own set are masked out. Each remaining pool
+    entry stands for ``(n_out - n_own) / (n_pool - n_masked)`` neurons, so its
+    logit gets the log of that (the "logQ" correction of sampled softmax) and the
+    softmax over the active set estimates the full one. A sample without labels
+    contributes nothing. Returns the losses (n,), ``dz`` (n, m_own) and ``dzp``
+    (n, n_pool): the gradients at the logits times ``scale``, and ``dH`` (n,
+    hidden): the own part of the gradient at the hidden activations (the pool
+    part is ``dzp @ W[pool]``, a BLAS product).
     """
-    n, m = active.shape[0], active.shape[1]
-    hidden = H.shape[1]
+    n, m = own.shape[0], own.shape[1]
+    n_pool = pool.shape[0]
     n_out = W.shape[0]
     loss = np.zeros(n, dtype=np.float64)
     dz = np.zeros((n, m), dtype=np.float32)
-    dH = np.zeros((n, hidden), dtype=np.float32)
-    # omp parallel for schedule(dynamic, 4) num_threads(n_threads)
-    for i in range(n):
-        if n_pos[i] > 0:
+    dzp = np.zeros((n, n_pool), dtype=np.float32)
+    dH = np.zeros((n, H.shape[1]), dtype=np.float32)
+    n_chunks = max(1, min(n_threads, n))
+    # omp parallel for schedule(static, 1) num_threads(n_threads)
+    for c in range(n_chunks):
+        seen = np.zeros(n_out, dtype=np.bool_)
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            k = n_own[i]
+            if n_pos[i] == 0:
+                continue
             h = H[i]
-            z = np.empty(m, dtype=np.float32)
-            for a in range(m):
-                j = active[i, a]
+            z = np.empty(k, dtype=np.float32)
+            for a in range(k):
+                j = own[i, a]
+                seen[j] = True
                 z[a] = np.sum(W[j] * h) + b[j]
-            if n_fixed[i] < m:
-                z[n_fixed[i] :] += np.log((n_out - n_fixed[i]) / (m - n_fixed[i]))
+            zp = Zp[i].copy()
+            n_masked = 0
+            for q in range(n_pool):
+                if seen[pool[q]]:
+                    n_masked += 1
             zmax = np.max(z)
+            if n_pool > n_masked:
+                zp += np.log((n_out - k) / (n_pool - n_masked))
+                for q in range(n_pool):
+                    if not seen[pool[q]] and zp[q] > zmax:
+                        zmax = zp[q]
             p = np.exp(z - zmax)
-            total = np.sum(p)
+            pp = np.exp(zp - zmax)
+            for q in range(n_pool):
+                if seen[pool[q]]:
+                    pp[q] = 0.0
+            total = np.sum(p) + np.sum(pp)
             log_total = np.log(total)
             target = 1.0 / n_pos[i]
             lo = 0.0
@@ -220,32 +225,57 @@ def output_step(
                 lo -= target * (z[a] - zmax - log_total)
             loss[i] = lo
             row = dz[i]
-            row[:] = p * (scale / total)
+            row[:k] = p * (scale / total)
             for a in range(n_pos[i]):
                 row[a] -= target * scale
+            dzp[i] = pp * (scale / total)
             g = dH[i]
-            for a in range(m):
-                g += row[a] * W[active[i, a]]
-    # Counting sort of the (sample, slot) pairs by neuron, touched neurons listed.
+            for a in range(k):
+                g += row[a] * W[own[i, a]]
+            for a in range(k):
+                seen[own[i, a]] = False
+    return loss, dz, dzp, dH
+
+
+# pythran export output_update(float32[:, :], int32[:, :], int64[:], int64[:], float32[:, :], int64[:], float32[:, :], float32[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, int)
+def output_update(H, own, n_own, n_pos, dz, pool, Gp, gbp, W, b, mW, vW, mb, vb,
+                  lr_t, beta1, beta2, eps_t, n_threads):
+    """Adam on every output row the batch touched: its own sets and the pool.
+
+    Row ``j`` gets the gradient ``sum dz[i, a] * H[i]`` over the (sample, slot)
+    pairs where ``own[i, a] == j`` (found by a counting sort), plus, if ``j`` is
+    ``pool[q]``, the pool gradient ``Gp[q]`` (computed by BLAS); biases alike.
+    """
+    n, m = own.shape[0], own.shape[1]
+    hidden = H.shape[1]
+    n_out = W.shape[0]
+    n_pool = pool.shape[0]
     start = np.zeros(n_out + 1, dtype=np.int64)
-    touched = np.empty(n * m, dtype=np.int64)
+    touched = np.empty(n * m + n_pool, dtype=np.int64)
     n_touched = 0
     for i in range(n):
         if n_pos[i] > 0:
-            for a in range(m):
-                j = active[i, a]
+            for a in range(n_own[i]):
+                j = own[i, a]
                 if start[j + 1] == 0:
                     touched[n_touched] = j
                     n_touched += 1
                 start[j + 1] += 1
+    pool_pos = np.full(n_out, -1, dtype=np.int64)
+    for q in range(n_pool):
+        j = pool[q]
+        pool_pos[j] = q
+        if start[j + 1] == 0:
+            touched[n_touched] = j
+            n_touched += 1
     for j in range(n_out):
         start[j + 1] += start[j]
     fill = start[:-1].copy()
     pairs = np.empty(start[n_out], dtype=np.int64)
     for i in range(n):
         if n_pos[i] > 0:
-            for a in range(m):
-                j = active[i, a]
+            for a in range(n_own[i]):
+                j = own[i, a]
                 pairs[fill[j]] = i * m + a
                 fill[j] += 1
     # omp parallel for schedule(dynamic, 64) num_threads(n_threads)
@@ -253,6 +283,9 @@ def output_step(
         j = touched[q]
         g = np.zeros(hidden, dtype=np.float32)
         gb = 0.0
+        if pool_pos[j] >= 0:
+            g += Gp[pool_pos[j]]
+            gb += gbp[pool_pos[j]]
         for p in range(start[j], start[j + 1]):
             i = pairs[p] // m
             d = dz[i, pairs[p] - i * m]
@@ -260,7 +293,7 @@ def output_step(
             gb += d
         _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
         _adam_scalar(b, mb, vb, j, gb, lr_t, beta1, beta2, eps_t)
-    return loss, dH
+    return n_touched
 
 
 # pythran export active_logits(float32[:, :], int32[:, :], float32[:, :], float32[:], int)
