@@ -9,6 +9,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
@@ -526,10 +527,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
                     f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}, "
                     f"{rate:,.0f} samples/s"
                 )
-            if epochs == 1:
-                break
             if not self._net.is_finite():
                 self._diverged()
+            if epochs == 1:
+                break
             if X_val is not None:
                 score = self._validation_score(X_val, y_val)
                 self.validation_scores_.append(score)
@@ -746,6 +747,11 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "_net")
         return self._validate_X(X, reset=False)
 
+    def _logits(self, X):
+        """Float64 logits of every class, (n_samples, n_classes)."""
+        X = self._check_predict_X(X)
+        return self._net.logits(self._hidden(X))
+
     def decision_function(self, X):
         """Scores (logits) of every output neuron.
 
@@ -759,8 +765,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         scores : ndarray of shape (n_samples, n_classes), or (n_samples,) for two
             classes (the second class's score minus the first's)
         """
-        X = self._check_predict_X(X)
-        Z = self._net.logits(self._hidden(X))
+        Z = self._logits(X)
         if not self._multilabel and Z.shape[1] == 2:
             return Z[:, 1] - Z[:, 0]
         return Z
@@ -780,12 +785,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_predict_X(X)
-        Z = self._net.logits(self._hidden(X))
-        Z -= Z.max(axis=1, keepdims=True)
-        np.exp(Z, out=Z)
-        Z /= Z.sum(axis=1, keepdims=True)
-        return Z
+        return softmax(self._logits(X), axis=1)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -799,11 +799,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        X = self._check_predict_X(X)
-        Z = self._net.logits(self._hidden(X))
-        Z -= Z.max(axis=1, keepdims=True)
-        Z -= np.log(np.exp(Z).sum(axis=1, keepdims=True))
-        return Z
+        return log_softmax(self._logits(X), axis=1)
 
     def predict(self, X):
         """Predicted class, or label set for multi-label targets.
