@@ -4,7 +4,15 @@
 
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash
 from sparseclf._mlp import SparseMLPClassifier
+from sparseclf._text import TextClassifier
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["DWTAHash", "LSHTables", "SimHash", "SparseMLPClassifier", "__version__"]
+__all__ = [
+    "DWTAHash",
+    "LSHTables",
+    "SimHash",
+    "SparseMLPClassifier",
+    "TextClassifier",
+    "__version__",
+]

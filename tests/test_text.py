@@ -1,0 +1,392 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""TextClassifier: learning on raw strings, API conventions and bad input."""
+
+import warnings
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.feature_extraction.text import (
+    CountVectorizer,
+    HashingVectorizer,
+    TfidfVectorizer,
+)
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import FunctionTransformer
+from sklearn.utils._param_validation import InvalidParameterError
+
+from sparseclf import SparseMLPClassifier, TextClassifier
+
+# FAST fits stop at max_iter epochs, on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+TOPICS = {
+    "sport": "goal match team coach league score striker referee stadium season",
+    "music": "guitar album song band concert melody drums singer chorus lyrics",
+    "food": "recipe oven flour butter sauce garlic dinner spicy salad dessert",
+}
+FILLER = (
+    "the a of and to in is it that was for on with as this by at from but "
+    "not very really quite some then there here when what which who"
+).split()
+# Small networks and hash spaces keep each fit well under a second.
+FAST = dict(
+    n_features=2**12,
+    hidden_layer_sizes=(32,),
+    learning_rate_init=1e-2,
+    batch_size=32,
+    max_iter=8,
+    random_state=0,
+)
+
+
+def make_corpus(n=300, seed=0, topics=TOPICS, n_topic_words=3, n_filler=8):
+    """Documents of filler words plus a few words of their class's topic."""
+    rng = np.random.RandomState(seed)
+    names = sorted(topics)
+    y = np.array(names)[rng.randint(len(names), size=n)]
+    docs = []
+    for label in y:
+        words = rng.choice(FILLER, n_filler).tolist()
+        words += rng.choice(topics[label].split(), n_topic_words).tolist()
+        rng.shuffle(words)
+        docs.append(" ".join(words))
+    return docs, y
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    X, y = make_corpus(400, seed=0)
+    X_test, y_test = make_corpus(200, seed=1)
+    return X, y, X_test, y_test
+
+
+@pytest.fixture(scope="module")
+def fitted(corpus):
+    X, y, _, _ = corpus
+    return TextClassifier(**FAST).fit(X, y)
+
+
+def make_noisy_corpus(n, seed):
+    """Two words of the class's topic and three of any topic: about 0.75 at best."""
+    rng = np.random.RandomState(seed)
+    names = sorted(TOPICS)
+    any_topic = " ".join(TOPICS.values()).split()
+    y = np.array(names)[rng.randint(len(names), size=n)]
+    docs = []
+    for label in y:
+        words = rng.choice(FILLER, 6).tolist() + rng.choice(any_topic, 3).tolist()
+        words += rng.choice(TOPICS[label].split(), 2).tolist()
+        rng.shuffle(words)
+        docs.append(" ".join(words))
+    return docs, y
+
+
+def test_learns_synthetic_topics_with_defaults(corpus):
+    X, y, X_test, y_test = corpus
+    with warnings.catch_warnings():
+        # max_iter="auto" is a budget, not a convergence failure.
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf = TextClassifier(random_state=0).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    np.testing.assert_array_equal(clf.classes_, ["food", "music", "sport"])
+    assert isinstance(clf.vectorizer_, HashingVectorizer)
+    assert clf.vectorizer_.ngram_range == (1, 2)
+    assert isinstance(clf.classifier_, SparseMLPClassifier)
+    assert clf.n_iter_ == clf.classifier_.n_iter_ == len(clf.loss_curve_) == 50
+    assert clf.loss_curve_[-1] < clf.loss_curve_[0]
+
+
+@pytest.mark.parametrize(
+    "n_samples, epochs",
+    [(67_349, 1), (11_314, 6), (5_452, 12), (400, 50), (10**6, 1)],
+)
+def test_auto_epochs(n_samples, epochs):
+    # SST-2, 20 Newsgroups and TREC sizes: the epochs measured best there.
+    assert TextClassifier()._classifier_params(n_samples)["max_iter"] == epochs
+    assert TextClassifier(max_iter=3)._classifier_params(n_samples)["max_iter"] == 3
+
+
+def test_prediction_methods_agree(corpus, fitted):
+    _, _, X_test, y_test = corpus
+    clf = fitted
+    assert clf.score(X_test, y_test) > 0.9
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X_test)), proba, rtol=1e-6)
+    pred = clf.predict(X_test)
+    np.testing.assert_array_equal(pred, clf.classes_[proba.argmax(axis=1)])
+    scores = clf.decision_function(X_test)
+    np.testing.assert_array_equal(scores.argmax(axis=1), proba.argmax(axis=1))
+    labels, top_scores = clf.predict_topk(X_test, k=2)
+    assert labels.shape == top_scores.shape == (len(X_test), 2)
+    np.testing.assert_array_equal(labels[:, 0], pred)
+    assert clf.predict(["the coach and the striker scored a goal"])[0] == "sport"
+
+
+def test_input_containers_agree(corpus, fitted):
+    _, _, X_test, _ = corpus
+    expected = fitted.predict_proba(X_test)
+    for container in (np.array(X_test), pd.Series(X_test), tuple(X_test)):
+        np.testing.assert_array_equal(fitted.predict_proba(container), expected)
+    np.testing.assert_array_equal(fitted.predict_proba(doc for doc in X_test), expected)
+    X, y, _, _ = corpus
+    from_series = TextClassifier(**FAST).fit(pd.Series(X), pd.Series(y))
+    np.testing.assert_array_equal(from_series.predict_proba(X_test), expected)
+
+
+def test_every_mlp_parameter_is_forwarded(corpus):
+    text_params = TextClassifier().get_params()
+    mlp_params = SparseMLPClassifier().get_params()
+    assert set(mlp_params) <= set(text_params)
+    X, y, _, _ = corpus
+    clf = TextClassifier(**{**FAST, "hidden_layer_sizes": (7, 5), "beta_1": 0.8})
+    clf.fit(X, y)
+    inner = clf.classifier_.get_params()
+    for name in mlp_params:
+        assert inner[name] == clf.get_params()[name], name
+    assert [w.shape for w in clf.classifier_.coefs_] == [(2**12, 7), (7, 5), (5, 3)]
+
+
+def test_clone_and_set_params(corpus, fitted):
+    X, y, X_test, y_test = corpus
+    twin = clone(fitted)
+    assert not hasattr(twin, "classifier_")
+    assert twin.get_params() == fitted.get_params()
+    twin.set_params(ngram_range=(1, 1), hidden_layer_sizes=(16,), n_features=2**10)
+    assert twin.fit(X, y).score(X_test, y_test) > 0.9
+    assert twin.vectorizer_.ngram_range == (1, 1)
+    assert twin.classifier_.coefs_[0].shape == (2**10, 16)
+    # The first model is untouched.
+    assert fitted.classifier_.coefs_[0].shape == (2**12, 32)
+
+
+def test_not_fitted():
+    clf = TextClassifier()
+    for method in (
+        "predict",
+        "predict_proba",
+        "predict_log_proba",
+        "decision_function",
+    ):
+        with pytest.raises(NotFittedError):
+            getattr(clf, method)(["some text"])
+    with pytest.raises(NotFittedError):
+        clf.predict_topk(["some text"], k=1)
+    with pytest.raises(NotFittedError):
+        clf.score(["some text"], ["x"])
+
+
+def _strip_markup(docs):
+    return [doc.replace("<b>", " ").replace("</b>", " ") for doc in docs]
+
+
+def test_in_pipeline(corpus):
+    X, y, X_test, y_test = corpus
+    X = [f"<b>{doc}</b>" for doc in X]
+    pipe = Pipeline(
+        [
+            ("strip", FunctionTransformer(_strip_markup)),
+            ("clf", TextClassifier(**FAST)),
+        ]
+    )
+    assert pipe.fit(X, y).score(X_test, y_test) > 0.9
+    assert pipe.predict_proba(X_test[:5]).shape == (5, 3)
+
+
+def test_grid_search_on_strings_in_parallel(corpus):
+    X, y, _, _ = corpus
+    grid = GridSearchCV(
+        TextClassifier(**FAST),
+        {"ngram_range": [(1, 1), (1, 2)], "hidden_layer_sizes": [(8,), (32,)]},
+        cv=2,
+        n_jobs=2,
+    )
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert np.isfinite(grid.cv_results_["mean_test_score"]).all()
+    assert grid.best_score_ > 0.9
+    assert grid.best_estimator_.vectorizer_.ngram_range in [(1, 1), (1, 2)]
+    assert grid.predict(X[:3]).shape == (3,)
+
+
+def test_joblib_round_trip(tmp_path, corpus, fitted):
+    _, _, X_test, _ = corpus
+    path = tmp_path / "text.joblib"
+    joblib.dump(fitted, path)
+    loaded = joblib.load(path)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+    np.testing.assert_array_equal(loaded.classes_, fitted.classes_)
+
+
+def test_empty_strings_and_unicode():
+    topics = {
+        "café": "crème brûlée naïve café résumé piñata façade",
+        "東京": "東京 寿司 電車 桜 富士山 ラーメン",
+        "emoji": "😀 🎉 🚀 ❤️ 👍 🔥",
+    }
+    X, y = make_corpus(300, seed=0, topics=topics)
+    X[:10] = [""] * 10  # documents with no token at all
+    X_test, y_test = make_corpus(150, seed=1, topics=topics)
+    clf = TextClassifier(**{**FAST, "analyzer": "char_wb", "ngram_range": (1, 3)})
+    clf.fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    assert clf.predict(["寿司 と ラーメン"])[0] == "東京"
+    # Word n-grams: accented and CJK words are tokens too.
+    words = TextClassifier(**FAST).fit(X, y)
+    assert words.predict(["la crème brûlée du café"])[0] == "café"
+    assert words.predict(["東京 の 寿司"])[0] == "東京"
+    pred = clf.predict(["", " "])
+    assert pred.shape == (2,) and set(pred) <= set(clf.classes_)
+    # An empty document has no features: its prediction comes from the biases
+    # alone, so it is the same whatever the (feature-less) text.
+    np.testing.assert_array_equal(clf.predict_proba([""]), clf.predict_proba(["     "]))
+
+
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        ("just one document", ValueError, "single string"),
+        (b"just one document", ValueError, "single string"),
+        ([1, 2, 3], TypeError, "element 0 is of type int"),
+        (["fine", None], TypeError, "element 1 is of type NoneType"),
+        (np.arange(6.0).reshape(3, 2), ValueError, r"1-D .* shape \(3, 2\)"),
+        (np.arange(3.0), TypeError, "element 0 is of type float"),
+        (pd.DataFrame({"text": ["a b", "c d"]}), ValueError, "1-D"),
+        (sp.csr_matrix(np.eye(3)), TypeError, "sparse matrix"),
+        ([], ValueError, "0 documents"),
+        (np.array([], dtype=str), ValueError, "0 documents"),
+    ],
+)
+def test_bad_input_is_named(fitted, bad, error, match):
+    with pytest.raises(error, match=match):
+        TextClassifier(**FAST).fit(bad, ["x"] * 3)
+    with pytest.raises(error, match=match):
+        fitted.predict(bad)
+
+
+def test_bad_parameters_and_targets(corpus):
+    X, y, _, _ = corpus
+    with pytest.raises(InvalidParameterError, match="analyzer"):
+        TextClassifier(analyzer="sentence").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="hidden_layer_sizes"):
+        TextClassifier(hidden_layer_sizes=0).fit(X, y)
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        TextClassifier(**FAST).fit(X, y[:-1])
+
+
+def test_multilabel_with_label_lists():
+    rng = np.random.RandomState(0)
+    names = sorted(TOPICS)
+    X, Y = [], []
+    for _ in range(400):
+        labels = set(rng.choice(names, rng.randint(1, 3), replace=False).tolist())
+        words = rng.choice(FILLER, 6).tolist()
+        for label in labels:
+            words += rng.choice(TOPICS[label].split(), 3).tolist()
+        rng.shuffle(words)
+        X.append(" ".join(words))
+        Y.append(labels)
+    clf = TextClassifier(**{**FAST, "max_iter": 15}).fit(X[:300], Y[:300])
+    np.testing.assert_array_equal(clf.classes_, names)
+    top, _ = clf.predict_topk(X[300:], k=2)
+    hits = [top[i, 0] in Y[300 + i] for i in range(100)]
+    assert np.mean(hits) > 0.9
+    # Two-label documents: both labels ranked on top.
+    both = [set(top[i]) == Y[300 + i] for i in range(100) if len(Y[300 + i]) == 2]
+    assert np.mean(both) > 0.8
+    pred = clf.predict(X[300:])
+    assert pred.shape == (100, 3)
+    pred_sets = [set(clf.classes_[row.indices]) for row in sp.csr_matrix(pred)]
+    subset_accuracy = np.mean([p == t for p, t in zip(pred_sets, Y[300:])])
+    assert clf.score(X[300:], Y[300:]) == pytest.approx(subset_accuracy)
+    # predict gives round(1.49) = 1 label: only the 42 one-label documents can match.
+    assert subset_accuracy > 0.35
+
+
+def test_vectorizer_parameter_with_tfidf(corpus):
+    X, y, X_test, y_test = corpus
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    params = {k: v for k, v in FAST.items() if k != "n_features"}
+    clf = TextClassifier(vectorizer=tfidf, n_features=2**3, **params).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    assert clf.vectorizer_ is not tfidf
+    assert not hasattr(tfidf, "vocabulary_")  # the user's object is not fitted
+    vocabulary = clf.vectorizer_.vocabulary_
+    assert "coach" in vocabulary and "the coach" in vocabulary
+    # The vocabulary sets the input width; n_features (hashing only) is ignored.
+    assert clf.classifier_.coefs_[0].shape == (len(vocabulary), 32)
+
+
+def test_sparse_mlp_after_tfidf_in_a_plain_pipeline():
+    # A task where the best accuracy is about 0.75, so "as well" means something.
+    X, y = make_noisy_corpus(600, seed=0)
+    X_test, y_test = make_noisy_corpus(400, seed=1)
+    mlp = {k: v for k, v in FAST.items() if k != "n_features"}
+    pipe = make_pipeline(TfidfVectorizer(), SparseMLPClassifier(**mlp)).fit(X, y)
+    text = TextClassifier(**{**FAST, "ngram_range": (1, 1)}).fit(X, y)
+    pipe_score, text_score = pipe.score(X_test, y_test), text.score(X_test, y_test)
+    assert pipe_score > 0.65 and text_score > 0.65  # chance: 0.33
+    assert abs(pipe_score - text_score) < 0.05
+
+
+def test_partial_fit(corpus):
+    X, y, X_test, y_test = corpus
+    clf = TextClassifier(**FAST)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:100], y[:100])
+    assert not hasattr(clf, "classifier_")
+    for epoch in range(6):
+        for s in range(0, len(X), 100):
+            clf.partial_fit(X[s : s + 100], y[s : s + 100], classes=np.unique(y))
+    assert clf.n_iter_ == 24
+    assert clf.score(X_test, y_test) > 0.9
+    # A stateful vectorizer is fitted on the first call only.
+    counted = TextClassifier(vectorizer=CountVectorizer(), **FAST)
+    counted.partial_fit(["goal match", "guitar album"], ["a", "b"], classes=["a", "b"])
+    counted.partial_fit(["unseen words here"], ["a"])
+    assert sorted(counted.vectorizer_.vocabulary_) == [
+        "album",
+        "goal",
+        "guitar",
+        "match",
+    ]
+
+
+def test_warm_start_keeps_vectorizer(corpus):
+    X, y, _, _ = corpus
+    counted = TextClassifier(
+        vectorizer=CountVectorizer(), warm_start=True, **{**FAST, "max_iter": 2}
+    )
+    with pytest.warns(Warning):  # ConvergenceWarning: 2 epochs
+        counted.fit(X, y)
+    vectorizer = counted.vectorizer_
+    with pytest.warns(Warning):
+        counted.fit(["entirely new words"] * 4, y[:4])
+    assert counted.vectorizer_ is vectorizer
+    assert counted.n_iter_ == 4
+
+
+def test_sublinear_tf():
+    clf = TextClassifier(sublinear_tf=True, ngram_range=(1, 1), **FAST)
+    clf.fit(["aa aa aa bb", "cc dd"], [0, 1])
+    row = clf.vectorizer_.transform(["aa aa aa bb"])
+    values = np.sort(row.data)
+    np.testing.assert_allclose(values[1] / values[0], 1 + np.log(3), rtol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(values), 1.0, rtol=1e-6)
+
+
+def test_tags():
+    tags = TextClassifier().__sklearn_tags__()
+    assert tags.input_tags.string
+    assert not tags.input_tags.two_d_array
+    assert not tags.input_tags.sparse
