@@ -51,11 +51,14 @@ class Network:
         sizes = [n_features, *hidden, n_outputs]
         self.weights, self.biases = [], []
         for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            # Glorot uniform, as scikit-learn's MLP.
+            # Glorot uniform, as scikit-learn's MLP; drawn in blocks of rows so a
+            # wide layer never exists in float64 (twice its float32 size).
             bound = math.sqrt(6.0 / (fan_in + fan_out))
-            self.weights.append(
-                rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
-            )
+            W = np.empty((fan_in, fan_out), dtype=np.float32)
+            step = max(1, (1 << 22) // fan_out)
+            for r in range(0, fan_in, step):
+                W[r : r + step] = rng.uniform(-bound, bound, W[r : r + step].shape)
+            self.weights.append(W)
             self.biases.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
         self.weights[-1] = np.ascontiguousarray(self.weights[-1].T)
         self.m_w = [np.zeros_like(w) for w in self.weights]

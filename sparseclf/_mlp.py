@@ -917,6 +917,36 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         pos, scores = topk(Z, k)
         return np.take_along_axis(active, pos, axis=1).astype(np.int64), scores
 
+    def score(self, X, y, sample_weight=None):
+        """Accuracy; for multi-label targets, subset accuracy (exact label sets).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+        y : array-like of shape (n_samples,), indicator matrix or label sets
+            True targets, in any form ``fit`` takes.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the mean.
+
+        Returns
+        -------
+        score : float
+        """
+        check_is_fitted(self, "_net")
+        if not self._multilabel:
+            return super().score(X, y, sample_weight=sample_weight)
+        if _is_label_lists(y):
+            y = MultiLabelBinarizer(
+                classes=self.classes_, sparse_output=True
+            ).fit_transform(y)
+        pred = sp.csr_matrix(self.predict(X))
+        true = sp.csr_matrix(y)
+        if true.shape != pred.shape:
+            raise ValueError(f"y has shape {true.shape}; expected {pred.shape}.")
+        exact = np.asarray((pred != true).sum(axis=1)).ravel() == 0
+        return float(np.average(exact, weights=sample_weight))
+
     @property
     def _mean_labels(self):
         return self._label_count / max(1, self._sample_count)

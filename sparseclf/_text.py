@@ -12,11 +12,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from sparseclf._mlp import SparseMLPClassifier, _is_label_lists
+from sparseclf._mlp import SparseMLPClassifier
 
 _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # max_iter="auto": epochs that show the network about this many documents (at
@@ -507,10 +506,6 @@ random_state, verbose
         score : float
             Accuracy.
         """
-        if _is_label_lists(y) and hasattr(self, "classes_"):
-            # SparseMLPClassifier.predict gives an indicator matrix: compare like
-            # with like (accuracy_score rejects label sets against indicators).
-            y = MultiLabelBinarizer(classes=self.classes_).fit_transform(y)
         return self._call("score", X, y, sample_weight)
 
     def __sklearn_tags__(self):

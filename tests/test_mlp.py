@@ -85,6 +85,12 @@ def test_multilabel_learns_and_representations_agree():
     # Label lists know only the labels present, so their classes_ may be fewer.
     np.testing.assert_array_equal(c.classes_, np.unique(Y[:400].indices))
     assert ndcg_at_k(lists, c.predict_topk(X[:400], 5)[0], k=5) > 0.0
+    # score takes label sets too: subset accuracy against predict's label sets.
+    pred = c.predict(X[:400])
+    pred_sets = [set(c.classes_[row.indices].tolist()) for row in pred]
+    want = np.mean([p == t for p, t in zip(pred_sets, lists)])
+    assert c.score(X[:400], lists) == want
+    assert a.score(X[:400], Y[:400].toarray()) == b.score(X[:400], Y[:400])
 
 
 def test_metrics_against_hand_computed():
