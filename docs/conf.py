@@ -1,6 +1,9 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Sphinx configuration: `pip install ".[docs]"` then `sphinx-build docs docs/_build`."""
+"""Sphinx configuration.
+
+Build with `pip install ".[docs]"` then `sphinx-build docs docs/_build`.
+"""
 
 import sparseclf
 

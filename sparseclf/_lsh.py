@@ -52,8 +52,7 @@ def effective_n_threads(n_jobs=None):
         if _CONTROLLER is None:
             _CONTROLLER = ThreadpoolController()
         limits = [
-            info["num_threads"]
-            for info in _CONTROLLER.select(user_api="openmp").info()
+            info["num_threads"] for info in _CONTROLLER.select(user_api="openmp").info()
         ]
         return max(1, min([n_cpus, *limits]))
     if n_jobs == 0:

@@ -238,8 +238,27 @@ def output_forward(H, own, n_own, n_pos, pool, Zp, W, b, scale, n_threads):
 
 
 # pythran export output_update(float32[:, :], int32[:, :], int64[:], int64[:], float32[:, :], int64[:], float32[:, :], float32[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, int)
-def output_update(H, own, n_own, n_pos, dz, pool, Gp, gbp, W, b, mW, vW, mb, vb,
-                  lr_t, beta1, beta2, eps_t, n_threads):
+def output_update(
+    H,
+    own,
+    n_own,
+    n_pos,
+    dz,
+    pool,
+    Gp,
+    gbp,
+    W,
+    b,
+    mW,
+    vW,
+    mb,
+    vb,
+    lr_t,
+    beta1,
+    beta2,
+    eps_t,
+    n_threads,
+):
     """Adam on every output row the batch touched: its own sets and the pool.
 
     Row ``j`` gets the gradient ``sum dz[i, a] * H[i]`` over the (sample, slot)
