@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from sparseclf._kernels import load
+from sparseclf._lsh import csr_arrays
 
 _backprop = load("_backprop")
 
@@ -27,16 +28,6 @@ _SCORE_BLOCK = 1 << 22
 
 def _threads(work, n_threads):
     return max(1, min(n_threads, work // _MIN_WORK_PER_THREAD))
-
-
-def _index_arrays(X):
-    """CSR ``X`` as the exact dtypes the kernels export."""
-    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
-    return (
-        np.ascontiguousarray(X.data, dtype=np.float32),
-        np.ascontiguousarray(X.indices, dtype=idx),
-        np.ascontiguousarray(X.indptr, dtype=idx),
-    )
 
 
 class Network:
@@ -71,20 +62,21 @@ class Network:
     def n_outputs(self):
         return self.weights[-1].shape[0]
 
+    def _first_layer(self, X, n_threads):
+        """ReLU activations of the first (sparse-input) layer, float32."""
+        data, indices, indptr = csr_arrays(X)
+        return _backprop.input_forward(
+            data,
+            indices,
+            indptr,
+            self.weights[0],
+            self.biases[0],
+            _threads(data.shape[0], n_threads),
+        )
+
     def hidden(self, X, n_threads=1):
         """Activations of every hidden layer for CSR ``X``, a list of (n, h_k)."""
-        data, indices, indptr = _index_arrays(X)
-        work = data.shape[0]
-        H = [
-            _backprop.input_forward(
-                data,
-                indices,
-                indptr,
-                self.weights[0],
-                self.biases[0],
-                _threads(work, n_threads),
-            )
-        ]
+        H = [self._first_layer(X, n_threads)]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H.append(np.maximum(H[-1] @ W + b, 0))
         return H
@@ -96,15 +88,7 @@ class Network:
         differently depending on the other rows of the product, and a prediction
         must not depend on what else is in the batch.
         """
-        data, indices, indptr = _index_arrays(X)
-        H = _backprop.input_forward(
-            data,
-            indices,
-            indptr,
-            self.weights[0],
-            self.biases[0],
-            _threads(data.shape[0], n_threads),
-        ).astype(np.float64)
+        H = self._first_layer(X, n_threads).astype(np.float64)
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H = np.maximum(H @ W.astype(np.float64) + b, 0)
         return H
@@ -217,7 +201,7 @@ class Network:
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
         dpre = dH * (H[0] > 0)
-        data, indices, indptr = _index_arrays(X)
+        data, indices, indptr = csr_arrays(X)
         _backprop.input_step(
             data,
             indices,

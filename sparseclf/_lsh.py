@@ -83,18 +83,29 @@ def _check_hash_params(dim, n_bits, n_tables, range_pow, code_bits):
         )
 
 
+def csr_arrays(X):
+    """CSR ``X`` as ``data, indices, indptr`` in the exact dtypes kernels export.
+
+    Both index arrays share one dtype, int32 or int64; no copy when they already
+    have it.
+    """
+    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
+    return (
+        np.ascontiguousarray(X.data, dtype=np.float32),
+        np.ascontiguousarray(X.indices, dtype=idx),
+        np.ascontiguousarray(X.indptr, dtype=idx),
+    )
+
+
 def _as_rows(X, dim):
     """X as a C-contiguous float32 2-D array or a float32 CSR matrix, checked."""
     if sp.issparse(X):
         X = X.tocsr()
         if X.ndim != 2 or X.shape[1] != dim:
             raise ValueError(f"X has shape {X.shape}; expected (n, {dim}).")
-        data = np.ascontiguousarray(X.data, dtype=np.float32)
+        data, indices, indptr = csr_arrays(X)
         if not np.isfinite(data).all():
             raise ValueError("X contains NaN or infinity.")
-        idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
-        indices = np.ascontiguousarray(X.indices, dtype=idx)
-        indptr = np.ascontiguousarray(X.indptr, dtype=idx)
         if indices.size and (indices.min() < 0 or indices.max() >= dim):
             raise ValueError("X has column indices out of range.")
         return data, indices, indptr

@@ -17,7 +17,7 @@ from sklearn.preprocessing import MultiLabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import threadpool_limits
 
 from sparseclf._engine import Network, active_sets, topk
@@ -412,8 +412,6 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
 
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] == 1:
-            from sklearn.utils.validation import column_or_1d
-
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if first:
