@@ -135,7 +135,19 @@ class Network:
         return np.float32(lr * bc2 / bc1), np.float32(eps * bc2)
 
     def train_step(
-        self, X, own, n_own, n_pos, pool, lr, beta1, beta2, eps, n_threads, H=None
+        self,
+        X,
+        own,
+        n_own,
+        n_pos,
+        pool,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        n_threads,
+        H=None,
+        pool_offset=None,
     ):
         """One step of sampled-softmax training; returns the per-sample losses.
 
@@ -159,6 +171,8 @@ class Network:
         Wp = W[pool]
         Zp = Hl @ Wp.T
         Zp += b[pool]
+        if pool_offset is not None:
+            Zp += pool_offset
         work = 3 * int(n_own.sum()) + n * pool.shape[0] // 8
         loss, dz, dzp, dH = _backprop.output_forward(
             Hl,

@@ -32,9 +32,18 @@ _AUTO_SPARSITY = 0.005
 _AUTO_MIN_ACTIVE = 500
 _AUTO_TABLES = 24
 # LSH candidates take at most this fraction of the active set (half of it on
-# average); the rest is the random pool. Hard negatives alone bias the softmax
-# (measured: P@1 0.01 vs 0.28 dense at 2,000 labels).
+# average); the rest is the batch's drawn negatives. Hard negatives alone bias
+# the softmax (measured: P@1 0.01 vs 0.28 dense at 2,000 labels).
 _MAX_CAND_FRACTION = 0.5
+# Every batch's negatives include the neurons scoring highest against the mean
+# hidden activation, recomputed every _HUB_EVERY batches (one GEMV): such "hub"
+# neurons are rarely LSH candidates (DWTA ignores the offset all activations
+# share) and, updated only when sampled, took over every prediction. Measured at
+# 10^5 labels, 2 epochs, P@1: uniform negatives 0.135, with 128 hubs 0.426;
+# frequency-drawn negatives 0.445, with 32 hubs 0.454; torch dense 0.442.
+_N_HUBS = 32
+_HUB_EVERY = 16
+_HUB_DECAY = 0.9
 # Exact prediction shortlists this many labels beyond k in float32, then re-ranks
 # them in float64.
 _SHORTLIST_EXTRA = 8
@@ -74,12 +83,15 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     wide output layer, each training sample computes and updates only an *active
     set* of output neurons: the sample's labels, the neurons that share an LSH
     bucket with its last hidden activation (DWTA or SimHash over the neurons'
-    weight rows; at most half the set), and random neurons from a pool shared by
-    the batch to make up ``output_sparsity * n_classes``. The softmax runs over
-    that set, the random part's logits corrected by the log of the neurons each
-    stands for, so it estimates the full softmax; only active output rows and the
-    rows of the sample's non-zero input features are updated (lazy Adam). Small
-    output layers (up to 1,000 classes with the default ``"auto"``) train densely.
+    weight rows; at most half the set), and negatives shared by the batch to make
+    up ``output_sparsity * n_classes``: a few "hub" neurons that score high for the
+    average sample, and neurons drawn in proportion to how often each label was
+    seen in training (frequent labels are the negatives most samples need). The
+    softmax runs over that set, the drawn negatives' logits corrected by the log
+    of their chance of being drawn, so it estimates the full softmax; only active
+    output rows and the rows of the sample's non-zero input features are updated
+    (lazy Adam). Small output layers (up to 1,000 classes with the default
+    ``"auto"``) train densely.
 
     Multi-class targets are 1-D; multi-label targets are a 2-D indicator matrix
     (dense or scipy sparse) or a list of label sets. Multi-label training spreads
@@ -139,7 +151,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         threadpoolctl); -1 too. Results do not depend on it: the kernels are
         race-free.
     random_state : int, RandomState instance or None, default=None
-        Seeds weights, hash functions, shuffles and the random part of active sets.
+        Seeds weights, hash functions, shuffles and the drawn negatives.
         With an int, two fits are bit-identical.
     warm_start : bool, default=False
         Reuse the previous fit's weights and optimizer state.
@@ -502,6 +514,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             y_val = [labels[lab_ptr[i] : lab_ptr[i + 1]] for i in va]
             lab_ptr, labels = _take_rows(lab_ptr, labels, tr)
             X = X[tr]
+        self._count_labels(labels)
         best_state = None
         n = X.shape[0]
         for _ in range(epochs):
@@ -584,13 +597,15 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             self._rebuild()
             self._next_rebuild = self.rebuild_interval
             self._interval = float(self.rebuild_interval)
+            self._label_counts = np.zeros(n_out)
+            self._hub_mean, self._hub_wait = None, 0
 
     def _auto_hash_params(self, n_out, dim):
         L = _AUTO_TABLES if self.n_tables == "auto" else self.n_tables
         m = self.active_size_
         base = 8 if self.hash_family == "dwta" else 2
         # LSH candidates fill about a quarter of the active set (at most half:
-        # the rest is the random pool the logQ correction needs).
+        # the rest is the drawn negatives the logQ correction needs).
         c = max(1, round(m * _MAX_CAND_FRACTION / 2))
         if self.hashes_per_table == "auto":
             # Expected candidates ~ L * n_out / base**K: pick K to make that ~c.
@@ -643,16 +658,16 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         max_pos = int(n_pos.max(initial=0))
         if self._tables is None:
             # Dense: the labels, and every other neuron through the pool.
-            max_cand, pool = 0, np.arange(n_out)
+            max_cand, pool, pool_offset = 0, np.arange(n_out), None
         else:
-            # Random negatives from one pool for the whole batch (as TensorFlow's
+            # Negatives from one pool for the whole batch (as TensorFlow's
             # sampled softmax shares its samples): their logits and gradients are
             # BLAS products, and far fewer rows are updated than with draws per
             # sample.
             max_cand = int(self.active_size_ * _MAX_CAND_FRACTION)
             # Room for a negative beside every sample's labels.
             size = min(n_out, max(self.active_size_ - max_cand, max_pos + 1))
-            pool = _sample_without_replacement(rng, n_out, size)
+            pool, pool_offset = self._negatives(H[-1], size, rng)
         buckets = None
         if self._tables is not None and max_cand > 0:
             buckets = self._family.hash(H[-1], n_threads)
@@ -681,6 +696,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             self.epsilon,
             n_threads,
             H=H,
+            pool_offset=pool_offset,
         )
         total = float(loss.sum())
         if not math.isfinite(total):
@@ -694,6 +710,54 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
                 self._interval *= self.rebuild_growth
                 self._next_rebuild = max(1, round(self._interval))
         return total
+
+    def _negatives(self, H_last, size, rng):
+        """The batch's shared negatives (unique ids) and their logit offsets.
+
+        ``size`` draws, with replacement, from the label frequencies seen so far
+        (plus one, so unseen labels are drawn too), the popularity sampler of
+        sampled softmax: a frequent label is the negative most samples need.
+        Measured at 10^5 labels, 2 epochs: P@1 0.454 against 0.426 with uniform
+        draws (torch dense: 0.442). The hubs (see ``_N_HUBS``) are always in.
+        ``offset_j = -log Q_j - log(n_out / n_pool)`` where ``Q_j`` is the chance
+        that ``j`` is in the pool: with the kernel's own uniform correction
+        ``log(n_out / n_pool)`` each logit gets ``-log Q_j``, as sampled softmax
+        needs.
+        """
+        n_out = self._net.n_outputs
+        mean = H_last.mean(axis=0)
+        self._hub_mean = (
+            mean
+            if self._hub_mean is None
+            else _HUB_DECAY * self._hub_mean + (1 - _HUB_DECAY) * mean
+        )
+        self._hub_wait -= 1
+        if self._hub_wait <= 0:
+            scores = self._net.weights[-1] @ self._hub_mean + self._net.biases[-1]
+            n_hubs = min(_N_HUBS, n_out - 1)
+            self._hubs = np.argpartition(-scores, n_hubs)[:n_hubs]
+            self._hub_wait = _HUB_EVERY
+        cdf = self._negative_cdf
+        draw = np.minimum(np.searchsorted(cdf, rng.random_sample(size)), n_out - 1)
+        pool = np.union1d(draw, self._hubs)
+        p = self._negative_p(pool)
+        q = -np.expm1(size * np.log1p(-p))
+        q[np.isin(pool, self._hubs, assume_unique=True)] = 1.0
+        offset = -np.log(q) - math.log(n_out / pool.shape[0])
+        return pool, offset.astype(np.float32)
+
+    def _negative_p(self, ids):
+        """Each draw's chance of picking ``ids``."""
+        cdf = self._negative_cdf
+        return cdf[ids] - np.where(ids > 0, cdf[ids - 1], 0.0)
+
+    def _count_labels(self, labels):
+        """Add a fit's labels to the counts negatives are drawn from."""
+        if self._tables is None:
+            return
+        self._label_counts += np.bincount(labels, minlength=self._net.n_outputs)
+        cdf = np.cumsum(self._label_counts + 1.0)
+        self._negative_cdf = cdf / cdf[-1]
 
     def _diverged(self):
         for name in ("_net", "_family", "_tables"):
@@ -900,12 +964,14 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         empty = np.zeros(H.shape[0] + 1, dtype=np.int64)
         m = max(k, self.active_size_)
         # Deterministic completion: predict draws no random numbers.
+        # Rows short of candidates are completed with the hubs, then in order.
+        fill = np.concatenate([self._hubs, np.setdiff1d(np.arange(m), self._hubs)])
         active, _ = active_sets(
             self._tables,
             buckets,
             empty,
             np.empty(0, np.int32),
-            np.arange(m),
+            fill,
             np.zeros(H.shape[0], dtype=np.int64),
             m,
             n_out,
@@ -954,17 +1020,6 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
-
-
-def _sample_without_replacement(rng, n, size):
-    """``size`` distinct ints in [0, n), sorted; O(size) unless size ~ n."""
-    if 4 * size > n:
-        return np.sort(rng.choice(n, size, replace=False))
-    draw = rng.randint(n, size=size + size // 2 + 8)
-    uniq, first = np.unique(draw, return_index=True)
-    if uniq.size < size:  # vanishingly rare: draw again the slow way
-        return np.sort(rng.choice(n, size, replace=False))
-    return np.sort(draw[np.sort(first)[:size]])
 
 
 def _take_rows(lab_ptr, labels, rows):

@@ -58,6 +58,56 @@ def test_wide_multiclass_learns_with_sparse_output():
     assert np.mean(lsh_labels[:, 0] == y[:500]) > 0.9
 
 
+def test_sparse_training_does_not_collapse_onto_frequent_labels():
+    # Power-law labels: with uniform negatives the frequent labels' rows, rarely
+    # sampled as negatives, drifted toward the mean activation and every sample
+    # predicted the most frequent label (measured: P@1 0.2705 = the prior). With
+    # hubs and frequency-drawn negatives 0.4495 (a dense output layer: 0.4705).
+    n = 20_000
+    X, Y = make_extreme_classification(n + 2000, 20_000, 5000, random_state=0)
+    clf = SparseMLPClassifier(max_iter=5, n_iter_no_change=6, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X[:n], Y[:n])
+    assert clf.active_size_ == 500
+    top, _ = clf.predict_topk(X[n:], k=5)
+    prior = np.argmax(np.bincount(Y[:n].indices))
+    p1_prior = precision_at_k(Y[n:], np.full((2000, 1), prior), k=1)
+    p1 = precision_at_k(Y[n:], top, k=1)
+    assert p1 > 0.40 and p1 > p1_prior + 0.1
+    assert len(np.unique(top[:, 0])) > 3
+
+
+def test_negatives_hold_hubs_and_estimate_the_full_sum():
+    X, y = wide_separable(n_classes=1500, n_samples=3000)
+    clf = SparseMLPClassifier(max_iter=1, random_state=0).fit(X, y)
+    net, n_out = clf._net, 1500
+    H = net.hidden(sp.csr_matrix(X[:256]))[-1]
+    # Hubs: the top scores against the mean activation, always in, Q = 1.
+    clf._hub_mean, clf._hub_wait = None, 0
+    rng = np.random.RandomState(0)
+    pool, offset = clf._negatives(H, 10, rng)
+    scores = net.weights[-1] @ H.mean(axis=0) + net.biases[-1]
+    hubs = np.argsort(-scores)[:32]
+    assert np.isin(hubs, pool).all() and (np.diff(pool) > 0).all()
+    np.testing.assert_allclose(
+        offset[np.isin(pool, hubs)], -np.log(n_out / pool.size), rtol=1e-6
+    )
+    # Horvitz-Thompson: with weights exp(offset) * n_out / n_pool = 1 / Q_j, the
+    # pool's weighted sum estimates the sum over all neurons without bias, for
+    # skewed label counts too.
+    clf._label_counts[:] = rng.zipf(1.5, n_out).clip(max=10**4)
+    clf._count_labels(np.empty(0, dtype=np.int64))
+    w = rng.lognormal(size=n_out)
+    est = []
+    for _ in range(3000):
+        pool, offset = clf._negatives(H, 250, rng)
+        est.append(np.sum(w[pool] * np.exp(offset.astype(float)) * n_out / pool.size))
+    est = np.asarray(est)
+    se = est.std() / np.sqrt(est.size)
+    assert abs(est.mean() - w.sum()) < 4 * se
+    assert abs(est.mean() / w.sum() - 1) < 0.01
+
+
 def test_multilabel_learns_and_representations_agree():
     X, Y = make_extreme_classification(
         3000, 2000, 1500, nnz_per_sample=30, signal=0.8, label_noise=0.0, random_state=0
