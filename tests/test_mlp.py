@@ -108,6 +108,29 @@ def test_negatives_hold_hubs_and_estimate_the_full_sum():
     assert abs(est.mean() / w.sum() - 1) < 0.01
 
 
+@pytest.mark.parametrize("k", [1, 7, 150])
+def test_exact_topk_equals_a_full_sort(monkeypatch, k):
+    # Small score blocks: many column blocks per row block, so the threshold
+    # merge, its fall-back to a full partition, and (k=150: wider than a block)
+    # the plain merge all run. Duplicated output rows make exact ties, which go
+    # to the lower class index.
+    X, y = wide_separable(n_classes=1500, n_samples=3000)
+    clf = SparseMLPClassifier(max_iter=1, random_state=0).fit(X, y)
+    W, b = clf._net.weights[-1], clf._net.biases[-1]
+    best = np.searchsorted(clf.classes_, clf.predict(X[:1]))[0]
+    W[[10, 11, 1499]] = W[best]
+    b[[10, 11, 1499]] = b[best]
+    monkeypatch.setattr("sparseclf._engine._SCORE_BLOCK", 300 * 100)
+    labels, scores = clf.predict_topk(X[:300], k=k)
+    Z = clf.decision_function(X[:300])
+    cols = np.broadcast_to(np.arange(Z.shape[1]), Z.shape)
+    order = np.lexsort((cols, -Z), axis=1)[:, :k]
+    np.testing.assert_array_equal(labels, clf.classes_[order])
+    np.testing.assert_allclose(scores, np.take_along_axis(Z, order, 1), rtol=1e-12)
+    # Sample 0's best class now has copies: the lowest index comes first.
+    assert labels[0, 0] == clf.classes_[10]
+
+
 def test_multilabel_learns_and_representations_agree():
     X, Y = make_extreme_classification(
         3000, 2000, 1500, nnz_per_sample=30, signal=0.8, label_noise=0.0, random_state=0
