@@ -324,7 +324,11 @@ def _train(args, network, X, y, epochs):
         classes = None
     n = X.shape[0]
     n_classes = y.shape[1] if classes is None else len(classes)
-    _say(args, f"training on {n:,} samples, {n_classes:,} classes, {epochs} epochs")
+    plural = "s" if epochs > 1 else ""
+    _say(
+        args,
+        f"training on {n:,} samples, {n_classes:,} classes, {epochs} epoch{plural}",
+    )
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         t0 = time.perf_counter()

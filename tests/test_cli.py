@@ -280,3 +280,21 @@ def test_no_command_runs_the_demo(monkeypatch):
     )
     assert main([]) == 0
     assert calls == [False]
+
+
+def test_main_module_skips_uncompiled_sources(monkeypatch):
+    import importlib.util
+    import os
+    import sys
+
+    from sparseclf import __main__ as entry
+
+    # Installed (or editable) here: the compiled kernels are found.
+    assert not entry._shadowed_by_sources()
+    # `python -m sparseclf` in a source folder after `pip install .`: the
+    # working folder comes first and its kernels are plain .py files.
+    source = os.path.dirname(os.path.dirname(os.path.abspath(entry.__file__)))
+    monkeypatch.setattr(sys, "path", [source, *sys.path])
+    spec = importlib.util.spec_from_file_location("k", __file__)  # a .py origin
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    assert entry._shadowed_by_sources()
