@@ -116,8 +116,7 @@ def _build_parser():
     fit.add_argument(
         "--hidden",
         type=_hidden_sizes,
-        default=(128,),
-        help="hidden layer sizes, e.g. 128 or 256,128 (default: 128)",
+        help="hidden layer sizes, e.g. 128 or 256,128 (default: texts 64, XMC 128)",
     )
     fit.add_argument("--batch-size", type=_positive_int, default=256)
     fit.add_argument(
@@ -269,15 +268,17 @@ def _run_fit(args):
 
 def _common_params(args):
     params = {
-        "hidden_layer_sizes": args.hidden,
         "batch_size": args.batch_size,
         "output_sparsity": args.output_sparsity,
         "hash_family": args.hash_family,
         "n_jobs": args.n_jobs,
         "random_state": args.random_state,
     }
+    # Unset options keep the estimator's default.
     if args.lr is not None:
         params["learning_rate_init"] = args.lr
+    if args.hidden is not None:
+        params["hidden_layer_sizes"] = args.hidden
     return params
 
 

@@ -65,12 +65,13 @@ def _spam(n_sms, epochs, n_calls):
     X_train, X_test, y_train, y_test = train_test_split(
         texts, labels, test_size=0.25, stratify=labels, random_state=0
     )
+    clf = TextClassifier(max_iter=epochs, random_state=0)
     print(
         f"\n1. Spam filter: TextClassifier on the SMS Spam Collection (shipped, "
         f"CC BY 4.0): {len(X_train):,} training and {len(X_test):,} test messages, "
-        "word 1-2-grams hashed into 2**18 features, 128 hidden units"
+        f"word 1-2-grams hashed into {clf.n_features:,} features, "
+        f"{clf.hidden_layer_sizes[0]} hidden units"
     )
-    clf = TextClassifier(max_iter=epochs, random_state=0)
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         # --quick's few epochs do not converge, on purpose.
