@@ -214,8 +214,8 @@ def _error_message(exc):
         message = f"no such file: {exc.filename}"
     elif isinstance(exc, OSError) and exc.filename:
         message = f"{exc.filename}: {exc.strerror}"
-    elif isinstance(exc, (CLIError, OSError, ValueError, TypeError, MemoryError)):
-        # ValueError and TypeError: sklearn's parameter and data checks.
+    elif isinstance(exc, (CLIError, OSError, ValueError, MemoryError)):
+        # ValueError: also sklearn's parameter and data checks.
         message = str(exc) or type(exc).__name__
     else:
         message = f"{type(exc).__name__}: {exc} (rerun with --traceback for details)"
@@ -247,7 +247,9 @@ def _run_fit(args):
     folder = os.path.dirname(os.path.abspath(args.model))
     if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
         # Fail before a long fit, not after it.
-        raise CLIError(f"cannot write the model to {args.model}: no such folder")
+        raise CLIError(
+            f"cannot write the model to {args.model}: no such folder, or not writable"
+        )
     t0 = time.perf_counter()
     data = read_data(args.data, args.format, **_data_options(args))
     n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
