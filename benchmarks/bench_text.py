@@ -29,9 +29,9 @@ Prints a Markdown table per data set and the issue's targets, computed from
 numbers measured in the same run: accuracy >= fastText's, fit time <= 2x
 fastText's, >= 20x faster than MLPClassifier at >= its accuracy.
 
-    python benchmarks/bench_text.py                     # all (about 10 min)
+    python benchmarks/bench_text.py                     # all (about 25 min)
     python benchmarks/bench_text.py --datasets trec     # one
-    python benchmarks/bench_text.py --skip-mlp          # without MLPClassifier
+    python benchmarks/bench_text.py --skip-mlp          # without MLPClassifier (5 min)
     python benchmarks/bench_text.py --profile sst2      # cProfile of the fit
 
 Needs ``pip install fasttext-numpy2`` (the ``bench`` extra); without it the
@@ -196,7 +196,7 @@ def latency_p50(model, texts):
 
 def note_of(name, model, note):
     if isinstance(model, TextClassifier):
-        return f"{model.n_iter_} epochs"
+        return f"{model.n_iter_} epoch{'s' if model.n_iter_ > 1 else ''}"
     if name.startswith("tf-idf + MLP"):
         return f"{model[-1].n_iter_} epochs"
     return note
