@@ -1,0 +1,199 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Data files of the command line: format detection and reading."""
+
+import csv
+import os
+import re
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from sparseclf.datasets import load_fasttext, load_xmc
+from sparseclf.datasets._io import _open_text
+
+FORMATS = ("xmc", "fasttext", "csv", "tsv")
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "tsv",
+    ".xmc": "xmc",
+    ".ft": "fasttext",
+    ".fasttext": "fasttext",
+}
+_XMC_HEADER = re.compile(r"\s*\d+\s+\d+\s+\d+\s*")
+
+
+class CLIError(Exception):
+    """An error of the user's input, reported as one line without a traceback."""
+
+
+@dataclass
+class Data:
+    """A data file's samples.
+
+    ``kind`` is ``"text"`` (``X`` a list of str; ``y`` an array of labels, a list
+    of label lists for multi-label data, or None without labels) or ``"xmc"``
+    (``X`` and ``y`` CSR matrices: features and label indicator).
+    """
+
+    kind: str
+    X: object
+    y: object
+
+
+def detect_format(path, label_prefix="__label__"):
+    """The format of ``path``: by its extension, else by its first line."""
+    name = os.path.basename(os.fspath(path)).lower()
+    for suffix in (".gz", ".bz2", ".xz"):
+        name = name.removesuffix(suffix)
+    ext = os.path.splitext(name)[1]
+    if ext in _EXTENSIONS:
+        return _EXTENSIONS[ext]
+    first = _first_line(path)
+    if _XMC_HEADER.fullmatch(first):
+        return "xmc"
+    if label_prefix in first:
+        return "fasttext"
+    raise CLIError(
+        f"cannot tell the format of {path}: its extension is not one of "
+        f"{', '.join(sorted(_EXTENSIONS))} and its first line is neither an XMC "
+        f"header nor fastText-labelled; pass --format {{{','.join(FORMATS)}}}"
+    )
+
+
+def _first_line(path):
+    with _open_text(path) as stream:
+        for line in stream:
+            if line.strip():
+                return line
+    raise CLIError(f"{path} is empty")
+
+
+def read_data(path, fmt=None, *, labels=True, **options):
+    """Read ``path`` (a str; ``"-"`` for texts on standard input) as a Data.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    fmt : {"xmc", "fasttext", "csv", "tsv"} or None
+        The format; None detects it.
+    labels : bool, default=True
+        Whether the labels are required (fit, evaluate) or ignored (predict).
+    **options
+        ``label_prefix``, ``sep``, ``text_column``, ``label_column``, ``header``.
+
+    Returns
+    -------
+    data : Data
+    """
+    if path == "-":
+        if labels:
+            raise CLIError("standard input holds texts without labels: give a file")
+        data = Data("text", [line.rstrip("\r\n") for line in sys.stdin], None)
+    else:
+        prefix = options.get("label_prefix", "__label__")
+        fmt = fmt or detect_format(path, prefix)
+        data = _read(path, fmt, labels, prefix, options)
+    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
+    if n == 0:
+        raise CLIError(f"{'standard input' if path == '-' else path} holds no samples")
+    return data
+
+
+def _read(path, fmt, labels, prefix, options):
+    try:
+        if fmt == "xmc":
+            X, Y = load_xmc(path)
+            return Data("xmc", X, Y)
+        if fmt == "fasttext":
+            texts, tags = load_fasttext(
+                path, label_prefix=prefix, allow_unlabeled=not labels
+            )
+            return Data("text", texts, _label_array(tags) if labels else None)
+        sep = options.get("sep") or ("," if fmt == "csv" else "\t")
+        return _read_delimited(path, sep, labels, options)
+    except UnicodeDecodeError as exc:
+        raise CLIError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except ValueError as exc:
+        raise CLIError(f"{path}: {exc} (read as {fmt})") from None
+
+
+def _label_array(tags):
+    """One label per sample as an array, else the label lists (multi-label)."""
+    if all(len(t) == 1 for t in tags):
+        return np.asarray([t[0] for t in tags], dtype=str)
+    return tags
+
+
+def _read_delimited(path, sep, labels, options):
+    header = options.get("header", True)
+    # Tab-separated files (SST-2, the SMS Spam Collection) hold quote characters
+    # as text; CSV files quote fields that contain the separator.
+    quoting = csv.QUOTE_NONE if sep == "\t" else csv.QUOTE_MINIMAL
+    with _open_text(path) as stream:
+        reader = csv.reader(stream, delimiter=sep, quoting=quoting, strict=True)
+        try:
+            first = next(reader, None)
+            if first is None:
+                raise CLIError(f"{path} is empty")
+            names = first if header else [str(i) for i in range(len(first))]
+            text_col, label_col = _columns(names, header, labels, options)
+            rows = [] if header else [first]
+            rows.extend(reader)
+        except csv.Error as exc:
+            raise ValueError(f"line {reader.line_num}: {exc}") from None
+    texts, y = [], []
+    for lineno, row in enumerate(rows, start=2 if header else 1):
+        if not row:
+            continue
+        if len(row) != len(names):
+            raise ValueError(
+                f"line {lineno}: {len(row)} fields separated by {sep!r}, expected "
+                f"{len(names)} (quoted fields spanning lines shift these numbers)"
+            )
+        texts.append(row[text_col])
+        if label_col is not None:
+            y.append(row[label_col])
+    return Data("text", texts, np.asarray(y, dtype=str) if labels else None)
+
+
+def _columns(names, header, labels, options):
+    """Indices of the text column and of the label column (None if unused)."""
+    label_name = options.get("label_column")
+    text_name = options.get("text_column")
+    if label_name is None:
+        label_name = "label" if header else "0"
+    if text_name is None:
+        text_name = "text" if header else "1"
+    label_col = None
+    if labels:
+        label_col = _find_column(names, label_name, "label")
+    text_col = _find_column(names, text_name, "text", required=False)
+    if text_col is None and options.get("text_column") is None:
+        # Two columns, one the labels: the other is the text (SST-2's
+        # "label<TAB>sentence", the SMS Spam Collection's "Label<TAB>SMS").
+        other = _find_column(names, label_name, "label", required=False)
+        if len(names) == 2 and other is not None:
+            text_col = 1 - other
+    if text_col is None:
+        text_col = _find_column(names, text_name, "text")
+    return text_col, label_col
+
+
+def _find_column(names, name, what, required=True):
+    """Index of column ``name``: a header name (any case) or a 0-based index."""
+    if name in names:
+        return names.index(name)
+    lower = [n.lower() for n in names]
+    if name.lower() in lower:
+        return lower.index(name.lower())
+    if name.isdigit() and int(name) < len(names):
+        return int(name)
+    if not required:
+        return None
+    raise CLIError(
+        f"no {what} column {name!r}; the columns are {names[:20]} (choose one with "
+        f"--{what}-column NAME or a 0-based index)"
+    )

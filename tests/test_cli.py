@@ -1,0 +1,300 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The command line, ``python -m sparseclf``, run through ``main(argv)``."""
+
+import io
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from sparseclf import SparseMLPClassifier, TextClassifier
+from sparseclf._cli import main
+from sparseclf._cli_data import CLIError, detect_format, read_data
+from sparseclf.datasets import dump_xmc, make_extreme_classification
+
+# Small networks and hash spaces keep each fit well under a second.
+SMALL = ["--hidden", "16", "--n-features", "4096", "--batch-size", "16"]
+SMALL += ["--lr", "0.03", "--random-state", "0"]
+WORDS = {
+    "sport": "match goal team score league coach",
+    "food": "pizza pasta bread cheese salad soup",
+    "tech": "laptop phone chip code software cloud",
+}
+
+
+def _documents(n, seed=0):
+    rng = np.random.RandomState(seed)
+    labels = list(WORDS)
+    y = [labels[i % 3] for i in range(n)]
+    texts = [" ".join(rng.choice(WORDS[label].split(), size=4)) for label in y]
+    return texts, y
+
+
+def _write_fasttext(path, n=60, seed=0):
+    texts, y = _documents(n, seed)
+    path.write_text("".join(f"__label__{lab} {t}\n" for t, lab in zip(texts, y)))
+    return texts, y
+
+
+def _run(capsys, *argv):
+    """Exit status, stdout and stderr of ``main(argv)``."""
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+@pytest.fixture
+def xmc_files(tmp_path):
+    X, Y = make_extreme_classification(
+        500, 300, 40, nnz_per_sample=20, signal=0.8, random_state=0
+    )
+    dump_xmc(X[:400], Y[:400], tmp_path / "train.txt")
+    dump_xmc(X[400:], Y[400:], tmp_path / "test.txt")
+    return tmp_path / "train.txt", tmp_path / "test.txt", Y[400:]
+
+
+def test_fasttext_fit_evaluate_predict(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft")
+    texts, y = _write_fasttext(tmp_path / "test.ft", n=30, seed=1)
+    model = tmp_path / "model.joblib"
+
+    status, out, _ = _run(
+        capsys, "fit", tmp_path / "train.ft", "-o", model, "--epochs", 4, *SMALL
+    )
+    assert status == 0
+    assert "epoch   4/4" in out and "samples/s" in out and "ETA" in out
+    assert isinstance(joblib.load(model), TextClassifier)
+
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "test.ft")
+    assert status == 0
+    accuracy = float(out.split("accuracy ")[1].split()[0])
+    assert accuracy >= 0.9
+
+    status, out, _ = _run(capsys, "predict", model, tmp_path / "test.ft")
+    assert status == 0
+    predicted = out.splitlines()
+    assert len(predicted) == len(texts)
+    assert np.mean(np.array(predicted) == np.array(y)) == accuracy
+
+    status, out, _ = _run(capsys, "predict", model, tmp_path / "test.ft", "-k", 2)
+    rows = [line.split("\t") for line in out.splitlines()]
+    assert all(len(row) == 4 for row in rows)
+    assert [row[0] for row in rows] == predicted
+    probs = np.array([[float(row[1]), float(row[3])] for row in rows])
+    assert (probs[:, 0] >= probs[:, 1]).all() and (probs.sum(axis=1) <= 1.0001).all()
+
+
+def test_csv_columns_and_stdin(tmp_path, capsys, monkeypatch):
+    texts, y = _documents(60)
+    lines = ["id;topic;body"] + [
+        f'{i};{lab};"{t}; more"' for i, (t, lab) in enumerate(zip(texts, y))
+    ]
+    (tmp_path / "train.csv").write_text("\n".join(lines) + "\n")
+    model = tmp_path / "model.joblib"
+    columns = ["--sep", ";", "--text-column", "body", "--label-column", "topic"]
+    argv = ["fit", tmp_path / "train.csv", "-o", model, "--epochs", 4, "-q"]
+    status, out, _ = _run(capsys, *argv, *SMALL, *columns)
+    assert status == 0 and "epoch" not in out  # --quiet
+    assert joblib.load(model).classes_.tolist() == ["food", "sport", "tech"]
+
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "train.csv", *columns)
+    assert float(out.split("accuracy ")[1].split()[0]) >= 0.9
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pizza and pasta\nlaptop code\n"))
+    status, out, _ = _run(capsys, "predict", model, "--output", tmp_path / "p.txt")
+    assert status == 0 and out == ""
+    assert (tmp_path / "p.txt").read_text() == "food\ntech\n"
+
+
+def test_tsv_two_columns_found_by_name(tmp_path):
+    (tmp_path / "d.tsv").write_text('Label\tSMS\nham\tsee you "soon"\nspam\tWIN\n')
+    data = read_data(str(tmp_path / "d.tsv"))
+    assert data.X == ['see you "soon"', "WIN"]  # quotes are text in TSV
+    assert data.y.tolist() == ["ham", "spam"]
+
+
+def test_xmc_fit_evaluate_predict(xmc_files, tmp_path, capsys):
+    train, test, Y_test = xmc_files
+    model = tmp_path / "xmc.joblib"
+    argv = ["fit", train, "-o", model, "--epochs", 3, "--lr", "0.01"]
+    status, out, _ = _run(capsys, *argv, "--hidden", "32", "--random-state", "0")
+    assert status == 0 and "epoch   3/3" in out
+    assert isinstance(joblib.load(model), SparseMLPClassifier)
+
+    status, out, _ = _run(capsys, "evaluate", model, test)
+    assert status == 0
+    fields = out.split()
+    p1 = float(fields[fields.index("P@1") + 1])
+    assert "P@3" in fields and "P@5" in fields
+    assert p1 > 0.3  # 40 labels: chance is far below
+
+    out_file = tmp_path / "pred.tsv"
+    status, _, _ = _run(capsys, "predict", model, test, "-k", 3, "--output", out_file)
+    rows = [line.split("\t") for line in out_file.read_text().splitlines()]
+    assert len(rows) == Y_test.shape[0] and all(len(r) == 6 for r in rows)
+    top1 = np.array([int(r[0]) for r in rows])
+    hits = np.asarray(Y_test[np.arange(len(top1)), top1]).ravel()
+    assert hits.mean() == pytest.approx(p1, abs=1e-4)
+
+
+def test_multilabel_fasttext(tmp_path, capsys):
+    texts, y = _documents(90)
+    lines = [
+        f"__label__{lab} " + (f"__label__{lab}-x " if i % 2 else "") + f"{t}\n"
+        for i, (t, lab) in enumerate(zip(texts, y))
+    ]
+    (tmp_path / "ml.txt").write_text("".join(lines))  # detected by its first line
+    model = tmp_path / "m.joblib"
+    status, _, _ = _run(capsys, "fit", tmp_path / "ml.txt", "-o", model, *SMALL)
+    assert status == 0
+    assert len(joblib.load(model).classes_) == 6
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "ml.txt")
+    fields = out.split()
+    assert float(fields[fields.index("P@1") + 1]) >= 0.9
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("missing.ft", None, "no such file"),
+        ("bad.ft", "__label__a fine\nno label here\n", "line 2: no label"),
+        ("bad.xmc", "2 5 3\n0 1:1\n0 7:1\n", "line 3: feature id 7 out of range"),
+        ("bad.csv", "label,text\na,one\nb,two,three\n", "line 3: 3 fields"),
+        ("bad.csv", "label,words,id\na,one,1\n", "no text column 'text'"),
+        ("data.json", '{"a": 1}\n', "cannot tell the format"),
+        ("latin1.ft", "__label__a caf\xe9\n".encode("latin-1"), "not UTF-8"),
+        ("empty.ft", "", "empty"),
+    ],
+)
+def test_bad_data_file_is_one_error_line(tmp_path, capsys, name, content, message):
+    path = tmp_path / name
+    if isinstance(content, str):
+        path.write_text(content)
+    elif content is not None:
+        path.write_bytes(content)
+    status, out, err = _run(capsys, "fit", path, "-o", tmp_path / "m.joblib")
+    assert status == 1
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert message in err
+    assert not (tmp_path / "m.joblib").exists()
+
+
+@pytest.fixture(scope="module")
+def text_model(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    texts, y = _documents(30)
+    clf = TextClassifier(n_features=2**10, hidden_layer_sizes=(8,), max_iter=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # 2 epochs suffice
+        clf.fit(texts, y)
+    path = folder / "text.joblib"
+    joblib.dump(clf, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "model_bytes, message",
+    [
+        (None, "no such model file"),
+        (b"not a pickle at all", "is not a model file"),
+        ("dict", "holds a dict, not a sparseclf"),
+    ],
+)
+def test_bad_model_file_is_one_error_line(tmp_path, capsys, model_bytes, message):
+    _write_fasttext(tmp_path / "test.ft", n=6)
+    model = tmp_path / "model.joblib"
+    if model_bytes == "dict":
+        joblib.dump({"weights": [1, 2]}, model)
+    elif model_bytes is not None:
+        model.write_bytes(model_bytes)
+    for command in ("evaluate", "predict"):
+        status, out, err = _run(capsys, command, model, tmp_path / "test.ft")
+        assert status == 1 and out == ""
+        assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_model_and_data_kinds_must_match(text_model, xmc_files, capsys):
+    status, _, err = _run(capsys, "evaluate", text_model, xmc_files[1])
+    assert status == 1
+    assert "TextClassifier, which takes texts" in err and err.count("\n") == 1
+
+
+def test_predict_top_k_beyond_classes(text_model, tmp_path, capsys):
+    _write_fasttext(tmp_path / "t.ft", n=3)
+    status, _, err = _run(capsys, "predict", text_model, tmp_path / "t.ft", "-k", 4)
+    assert status == 1 and "the model has 3 classes" in err
+
+
+def test_unwritable_model_path_fails_before_fitting(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft")
+    target = tmp_path / "no" / "such" / "m.joblib"
+    status, out, err = _run(capsys, "fit", tmp_path / "train.ft", "-o", target)
+    assert status == 1 and "cannot write the model" in err and "epoch" not in out
+
+
+def test_invalid_parameter_is_one_error_line(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft")
+    argv = ["fit", tmp_path / "train.ft", "-o", tmp_path / "m.joblib", "--lr", "-1"]
+    status, _, err = _run(capsys, *argv)
+    assert status == 1 and "learning_rate_init" in err and err.count("\n") == 1
+
+
+def test_traceback_option_raises(tmp_path):
+    with pytest.raises(CLIError, match="no such model file"):
+        main(["--traceback", "predict", str(tmp_path / "none.joblib")])
+
+
+@pytest.mark.parametrize(
+    "name, first_line, expected",
+    [
+        ("a.csv.gz", "", "csv"),
+        ("a.TSV", "", "tsv"),
+        ("a.ft", "", "fasttext"),
+        ("bibtex_train_xmc.txt", "4880 1836 159\n", "xmc"),
+        ("train.txt", "__label__x words\n", "fasttext"),
+    ],
+)
+def test_detect_format(tmp_path, name, first_line, expected):
+    path = tmp_path / name
+    path.write_text(first_line)  # not read when the extension tells
+    assert detect_format(path) == expected
+
+
+def test_demo_quick(capsys):
+    status, out, _ = _run(capsys, "demo", "--quick")
+    assert status == 0
+    accuracy = float(out.split("test accuracy ")[1].split()[0])
+    assert accuracy > 0.9  # the majority class alone gets about 0.87
+    assert "p50" in out and "p99" in out
+    assert "P@1" in out and "2,000 labels" in out
+    assert "demo done" in out
+
+
+def test_no_command_runs_the_demo(monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        "sparseclf._demo.run_demo", lambda quick: calls.append(quick) or 0
+    )
+    assert main([]) == 0
+    assert calls == [False]
+
+
+def test_main_module_skips_uncompiled_sources(monkeypatch):
+    import importlib.util
+    import os
+    import sys
+
+    from sparseclf import __main__ as entry
+
+    # Installed (or editable) here: the compiled kernels are found.
+    assert not entry._shadowed_by_sources()
+    # `python -m sparseclf` in a source folder after `pip install .`: the
+    # working folder comes first and its kernels are plain .py files.
+    source = os.path.dirname(os.path.dirname(os.path.abspath(entry.__file__)))
+    monkeypatch.setattr(sys, "path", [source, *sys.path])
+    spec = importlib.util.spec_from_file_location("k", __file__)  # a .py origin
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
+    assert entry._shadowed_by_sources()
