@@ -52,8 +52,11 @@ class Network:
             self.weights.append(W)
             self.biases.append(rng.uniform(-bound, bound, fan_out).astype(np.float32))
         self.weights[-1] = np.ascontiguousarray(self.weights[-1].T)
-        self.m_w = [np.zeros_like(w) for w in self.weights]
-        self.v_w = [np.zeros_like(w) for w in self.weights]
+        # np.zeros, not zeros_like: calloc'd pages stay untouched (and cost
+        # neither time nor memory) until a row is first updated, and sparse
+        # training never updates most rows of the wide layers.
+        self.m_w = [np.zeros(w.shape, w.dtype) for w in self.weights]
+        self.v_w = [np.zeros(w.shape, w.dtype) for w in self.weights]
         self.m_b = [np.zeros_like(b) for b in self.biases]
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
