@@ -10,8 +10,9 @@ import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, Normalizer
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -24,6 +25,14 @@ _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # Newsgroups (6) and TREC (5 to 12), see the class docstring.
 _AUTO_DOCUMENTS = 2**16
 _AUTO_MAX_EPOCHS = 50
+
+
+def _signed_sublinear(X):
+    """``sign(x) * (1 + log|x|)`` on the stored values of CSR counts ``X``."""
+    X = sp.csr_matrix(X, copy=True)
+    X.eliminate_zeros()  # +1 and -1 hashed to one column: log(0) is not wanted
+    X.data = np.sign(X.data) * (1 + np.log(np.abs(X.data)))
+    return X
 
 
 def _check_documents(X):
@@ -94,15 +103,18 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         Remove accents, as in ``HashingVectorizer``.
     stop_words : "english", list or None, default=None
         Words dropped from word n-grams.
-    token_pattern : str or None, default=r"(?u)\\b\\w\\w+\\b"
-        Regular expression of a token (``analyzer="word"``).
+    token_pattern : str or None, default=r"(?u)\\b\\w+\\b|[!?]"
+        Regular expression of a token (``analyzer="word"``). The default keeps
+        one-letter words (so the negation in "is n't" or "isn't" survives as
+        "n", "t") and ``!`` / ``?``, which scikit-learn's
+        ``r"(?u)\\b\\w\\w+\\b"`` drops (see Notes).
     binary : bool, default=False
         Count every n-gram present as 1.
     sublinear_tf : bool, default=False
         Replace counts ``tf`` with ``1 + log(tf)``.
     norm : {"l1", "l2"} or None, default="l2"
         Normalization of each document's feature vector.
-    alternate_sign : bool, default=False
+    alternate_sign : bool, default=True
         Give hashed features a sign to cancel collisions on average, as in
         ``HashingVectorizer``.
     hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
@@ -191,10 +203,14 @@ random_state, verbose
     ``benchmarks/bench_text.py --profile``). ``n_features=2**16`` was faster
     too but lost 0.01 on TREC and 20 Newsgroups.
 
-    Predictions on one document at a time: with ``n_jobs=None`` each call asks
-    threadpoolctl for the OpenMP thread limit, which takes most of the time of
-    a single-document :meth:`predict`; ``n_jobs=1`` avoids it (see
-    ``benchmarks/bench_text_latency.py``).
+    The token pattern and ``alternate_sign=True`` became the defaults after a
+    third held-out measurement (the same splits, mean of 2 seeds, accuracy on
+    SST-2 / TREC / 20 Newsgroups): scikit-learn's pattern and no sign 0.798 /
+    0.863 / 0.909; the pattern above 0.808 / 0.858 / 0.911; with
+    ``alternate_sign`` 0.810 / 0.861 / 0.912; ``alternate_sign`` alone 0.801 /
+    0.865 / 0.915. On SST-2 scikit-learn's pattern loses every negation ("is
+    n't" gives "is" only). Test accuracy, same seeds: 0.810 / 0.882 / 0.846
+    before, 0.819 / 0.901 / 0.845 after.
 
     Examples
     --------
@@ -233,11 +249,11 @@ random_state, verbose
         lowercase=True,
         strip_accents=None,
         stop_words=None,
-        token_pattern=r"(?u)\b\w\w+\b",
+        token_pattern=r"(?u)\b\w+\b|[!?]",
         binary=False,
         sublinear_tf=False,
         norm="l2",
-        alternate_sign=False,
+        alternate_sign=True,
         hidden_layer_sizes=(64,),
         output_sparsity="auto",
         hash_family="dwta",
@@ -318,9 +334,12 @@ random_state, verbose
         )
         if not self.sublinear_tf:
             return hasher
-        return make_pipeline(
-            hasher, TfidfTransformer(norm=self.norm, use_idf=False, sublinear_tf=True)
-        )
+        # Not TfidfTransformer(sublinear_tf=True): it takes the log of the
+        # negative counts alternate_sign gives, and returns NaN.
+        steps = [hasher, FunctionTransformer(_signed_sublinear, accept_sparse=True)]
+        if self.norm is not None:
+            steps.append(Normalizer(norm=self.norm))
+        return make_pipeline(*steps)
 
     def _classifier_params(self, n_samples):
         params = {name: getattr(self, name) for name in _MLP_PARAMS}

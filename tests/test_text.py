@@ -376,13 +376,23 @@ def test_warm_start_keeps_vectorizer(corpus):
     assert counted.n_iter_ == 4
 
 
-def test_sublinear_tf():
-    clf = TextClassifier(sublinear_tf=True, ngram_range=(1, 1), **FAST)
+@pytest.mark.parametrize("alternate_sign", [False, True])
+def test_sublinear_tf(alternate_sign):
+    # With alternate_sign, hashed counts may be negative: the log applies to
+    # their size and keeps their sign (TfidfTransformer gave NaN there).
+    clf = TextClassifier(
+        sublinear_tf=True, ngram_range=(1, 1), alternate_sign=alternate_sign, **FAST
+    )
     clf.fit(["aa aa aa bb", "cc dd"], [0, 1])
     row = clf.vectorizer_.transform(["aa aa aa bb"])
-    values = np.sort(row.data)
+    plain = clf.vectorizer_[0].transform(["aa aa aa bb"])
+    np.testing.assert_array_equal(row.indices, plain.indices)
+    np.testing.assert_array_equal(np.sign(row.data), np.sign(plain.data))
+    values = np.sort(np.abs(row.data))
     np.testing.assert_allclose(values[1] / values[0], 1 + np.log(3), rtol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(values), 1.0, rtol=1e-6)
+    if not alternate_sign:
+        assert (plain.data > 0).all()
 
 
 def test_tags():
