@@ -488,16 +488,13 @@ def _label_lines(model, X):
 
 
 def _topk_lines(model, X, k):
+    from sparseclf._engine import topk
+
     lines = []
     step = max(1, _PROBA_BLOCK // len(model.classes_))
     n = X.shape[0] if hasattr(X, "shape") else len(X)
     for start in range(0, n, step):
-        proba = model.predict_proba(X[start : start + step])
-        top = np.argpartition(-proba, k - 1, axis=1)[:, :k]
-        p = np.take_along_axis(proba, top, axis=1)
-        order = np.argsort(-p, axis=1, kind="stable")
-        top = np.take_along_axis(top, order, axis=1)
-        p = np.take_along_axis(p, order, axis=1)
+        top, p = topk(model.predict_proba(X[start : start + step]), k)
         for labels, probs in zip(model.classes_[top], p):
             fields = [f"{label}\t{q:.4g}" for label, q in zip(labels, probs)]
             lines.append("\t".join(fields) + "\n")

@@ -1031,7 +1031,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
 
 
 def _merge_above(Z, base, top, scores):
-    """Merge block ``Z`` (columns from ``base``) into the running top-k lists.
+    """Merge block ``Z`` (columns from ``base``) into the top-k lists, in place.
 
     Only scores above a row's k-th best can enter, and after the first blocks
     there are few: filtering by that threshold first is ~10x cheaper than a
@@ -1054,8 +1054,7 @@ def _merge_above(Z, base, top, scores):
     # in the sorted order are the new best.
     first = np.searchsorted(ridx[order], rows)
     take = order[first[:, None] + np.arange(k)]
-    top, scores = top.copy(), scores.copy()
-    top[rows], scores[rows] = cidx[take], vals[take]
+    top[rows], scores[rows] = cidx[take], vals[take]  # the caller's own arrays
     return top, scores
 
 
