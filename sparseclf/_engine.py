@@ -77,11 +77,17 @@ class Network:
             _threads(data.shape[0], n_threads),
         )
 
-    def hidden(self, X, n_threads=1):
-        """Activations of every hidden layer for CSR ``X``, a list of (n, h_k)."""
-        H = [self._first_layer(X, n_threads)]
+    def hidden(self, X, n_threads=1, dropout=0.0, rng=None):
+        """Activations of every hidden layer for CSR ``X``, a list of (n, h_k).
+
+        With ``dropout > 0`` (training), each layer's units are zeroed with that
+        probability, masks drawn from ``rng``, and the survivors scaled by
+        ``1 / (1 - dropout)`` (inverted dropout: prediction needs no rescaling).
+        Later layers read the dropped activations.
+        """
+        H = [_drop(self._first_layer(X, n_threads), dropout, rng)]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
-            H.append(np.maximum(H[-1] @ W + b, 0))
+            H.append(_drop(np.maximum(H[-1] @ W + b, 0), dropout, rng))
         return H
 
     def hidden64(self, X, n_threads=1):
@@ -151,6 +157,8 @@ class Network:
         n_threads,
         H=None,
         pool_offset=None,
+        dropout=0.0,
+        rng=None,
     ):
         """One step of sampled-softmax training; returns the per-sample losses.
 
@@ -160,9 +168,13 @@ class Network:
         BLAS products; see ``_backprop.output_forward``. Only those output rows,
         and the input rows of the batch's features, are read and updated; the
         hidden-to-hidden layers and the first layer's bias get dense Adam.
+        ``H``, when given, is ``self.hidden(X, n_threads, dropout, rng)``.
         """
         if H is None:
-            H = self.hidden(X, n_threads)
+            H = self.hidden(X, n_threads, dropout, rng)
+        # A dropped unit's activation is 0, so ``H[k] > 0`` is the product of
+        # the ReLU's and the dropout's masks; the survivors' scale remains.
+        scale = np.float32(1.0 / (1.0 - dropout))
         n = H[0].shape[0]
         lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
         b1, b2 = np.float32(beta1), np.float32(beta2)
@@ -213,11 +225,15 @@ class Network:
         )
         for k in range(len(H) - 1, 0, -1):
             dpre = dH * (H[k] > 0)
+            if dropout:
+                dpre *= scale
             dH = dpre @ self.weights[k].T
             self._dense_adam(
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
         dpre = dH * (H[0] > 0)
+        if dropout:
+            dpre *= scale
         data, indices, indptr = csr_arrays(X)
         _backprop.input_step(
             data,
@@ -258,6 +274,14 @@ class Network:
             self.biases[-1],
             _threads(active.size, n_threads),
         )
+
+
+def _drop(h, p, rng):
+    """Inverted dropout of activations ``h`` in place: zero with probability p."""
+    if p:
+        h[rng.random_sample(h.shape) < p] = 0
+        h *= np.float32(1.0 / (1.0 - p))
+    return h
 
 
 def _adam(p, m, v, g, lr_t, beta1, beta2, eps_t):

@@ -107,6 +107,11 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes : array-like of shape (n_layers,), default=(128,)
         Sizes of the ReLU hidden layers. The first reads the (sparse) input rows of
         each sample's features; later ones are dense.
+    dropout : float in [0, 1), default=0.0
+        Fraction of each hidden layer's units zeroed at random in every
+        training step (inverted dropout: the rest are scaled by
+        ``1 / (1 - dropout)``, so prediction uses the whole network as it is).
+        A regulariser for small or redundant training sets.
     output_sparsity : "auto" or float in (0, 1], default="auto"
         Fraction of output neurons active per training sample. ``"auto"``: 1.0 up
         to 1,000 outputs; above, ``max(0.005 * n, min(n, 500)) / n``.
@@ -228,6 +233,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         "output_sparsity": [
             StrOptions({"auto"}),
             Interval(Real, 0, 1, closed="right"),
@@ -266,6 +272,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self,
         hidden_layer_sizes=(128,),
         *,
+        dropout=0.0,
         output_sparsity="auto",
         hash_family="dwta",
         n_tables="auto",
@@ -291,6 +298,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         verbose=0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
         self.output_sparsity = output_sparsity
         self.hash_family = hash_family
         self.n_tables = n_tables
@@ -658,7 +666,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         net = self._net
         n_out = net.n_outputs
         n = Xb.shape[0]
-        H = net.hidden(Xb, n_threads)
+        H = net.hidden(Xb, n_threads, self.dropout, rng)
         n_pos = np.diff(lab_ptr)
         max_pos = int(n_pos.max(initial=0))
         if self._tables is None:
@@ -702,6 +710,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             n_threads,
             H=H,
             pool_offset=pool_offset,
+            dropout=self.dropout,
         )
         total = float(loss.sum())
         if not math.isfinite(total):

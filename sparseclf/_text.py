@@ -120,6 +120,11 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
     hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
         Sizes of the ReLU hidden layers (SparseMLPClassifier's default is
         ``(128,)``; 64 units fit about twice as fast here, see Notes).
+    dropout : float in [0, 1), default=0.5
+        Fraction of the hidden units zeroed at random in each training step,
+        as in :class:`~sparseclf.SparseMLPClassifier` (whose default is 0):
+        it keeps the network from memorising overlapping training phrases
+        (SST-2), see Notes.
     output_sparsity, hash_family, n_tables, hashes_per_table, bucket_capacity, \
 rebuild_interval, rebuild_growth, rehash_every
         The sparse output layer's settings, as in
@@ -255,6 +260,7 @@ random_state, verbose
         norm="l2",
         alternate_sign=True,
         hidden_layer_sizes=(64,),
+        dropout=0.5,
         output_sparsity="auto",
         hash_family="dwta",
         n_tables="auto",
@@ -292,6 +298,7 @@ random_state, verbose
         self.norm = norm
         self.alternate_sign = alternate_sign
         self.hidden_layer_sizes = hidden_layer_sizes
+        self.dropout = dropout
         self.output_sparsity = output_sparsity
         self.hash_family = hash_family
         self.n_tables = n_tables

@@ -66,11 +66,16 @@ def dense_step(net, X, lab_ptr, labels, lr, n_threads=1):
     )
 
 
-def numpy_loss(X, lab_ptr, labels, weights, biases):
-    """Mean softmax cross-entropy of the ReLU MLP, float64, from the definition."""
+def numpy_loss(X, lab_ptr, labels, weights, biases, masks=None):
+    """Mean softmax cross-entropy of the ReLU MLP, float64, from the definition.
+
+    ``masks``: one array per hidden layer multiplying its activations (dropout).
+    """
     H = X.toarray().astype(np.float64)
-    for W, b in zip(weights[:-1], biases[:-1]):
+    for k, (W, b) in enumerate(zip(weights[:-1], biases[:-1])):
         H = np.maximum(H @ W + b, 0)
+        if masks is not None:
+            H = H * masks[k]
     Z = H @ weights[-1].T + biases[-1]
     Z = Z - Z.max(axis=1, keepdims=True)
     logp = Z - np.log(np.exp(Z).sum(axis=1, keepdims=True))
@@ -107,6 +112,52 @@ def test_gradients_match_finite_differences(hidden, multilabel):
                 p[idx] = old
                 numeric[idx] = (up - down) / (2 * eps)
             np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [(6,), (6, 5)])
+def test_dropout_gradients_match_finite_differences(hidden):
+    # The masks are drawn as the engine draws them (one uniform per unit, layer
+    # by layer, from the same RandomState); the survivors are scaled by 1/(1-p).
+    p = 0.4
+    X, lab_ptr, labels, net = tiny_problem(hidden=hidden, n=8)
+    draws = np.random.RandomState(3)
+    masks = [(draws.random_sample((8, h)) >= p) / (1 - p) for h in hidden]
+    assert all(0 < (m > 0).mean() < 1 for m in masks)
+    w64 = [w.astype(np.float64) for w in net.weights]
+    b64 = [b.astype(np.float64) for b in net.biases]
+    own, n_own = own_labels(lab_ptr, labels, net.n_outputs)
+    rng = np.random.RandomState(3)
+    H = net.hidden(X, 1, p, rng)
+    loss = net.train_step(
+        X,
+        own,
+        n_own,
+        np.diff(lab_ptr),
+        np.arange(net.n_outputs),
+        1e-3,
+        BETA1,
+        BETA2,
+        EPS,
+        1,
+        H=H,
+        dropout=p,
+    )
+    args = (X, lab_ptr, labels, w64, b64)
+    assert loss.sum() / X.shape[0] == pytest.approx(numpy_loss(*args, masks), rel=1e-5)
+    assert loss.sum() / X.shape[0] != pytest.approx(numpy_loss(*args), rel=1e-3)
+    eps = 1e-6
+    for params, moments in ((w64, net.m_w), (b64, net.m_b)):
+        for q, m in zip(params, moments):
+            numeric = np.zeros_like(q)
+            for idx in np.ndindex(q.shape):
+                old = q[idx]
+                q[idx] = old + eps
+                up = numpy_loss(*args, masks)
+                q[idx] = old - eps
+                down = numpy_loss(*args, masks)
+                q[idx] = old
+                numeric[idx] = (up - down) / (2 * eps)
+            np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
 
 
 def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):

@@ -3,6 +3,7 @@
 """SparseMLPClassifier: learning, multi-label, API conventions and bad input."""
 
 import pickle
+import warnings
 
 import joblib
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import make_classification
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
@@ -198,6 +199,25 @@ def test_fit_is_deterministic_and_thread_count_free():
         ):
             np.testing.assert_array_equal(a, b)
         assert fits[0].loss_curve_ == other.loss_curve_
+
+
+def test_dropout_regularises_training_only():
+    # More features than samples: the plain network drives its training loss
+    # to ~0; dropout keeps it well above (it cannot memorise through any one
+    # unit), yet the dropped network still learns and predicts deterministically.
+    X, y = make_classification(300, 200, n_informative=10, flip_y=0.3, random_state=0)
+    kw = dict(max_iter=30, random_state=0, batch_size=32, learning_rate_init=3e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = SparseMLPClassifier(**kw).fit(X, y)
+        dropped = SparseMLPClassifier(dropout=0.5, **kw).fit(X, y)
+        again = SparseMLPClassifier(dropout=0.5, **kw).fit(X, y)
+    np.testing.assert_array_equal(dropped.coefs_[0], again.coefs_[0])
+    assert dropped.loss_curve_[-1] > 3 * plain.loss_curve_[-1]
+    assert dropped.loss_curve_[-1] < dropped.loss_curve_[0] / 10
+    np.testing.assert_array_equal(dropped.predict_proba(X), dropped.predict_proba(X))
+    with pytest.raises(ValueError, match="dropout"):
+        SparseMLPClassifier(dropout=1.0).fit(X, y)
 
 
 def test_partial_fit_and_warm_start():
