@@ -119,9 +119,10 @@ def test_tsv_two_columns_found_by_name(tmp_path):
 def test_xmc_fit_evaluate_predict(xmc_files, tmp_path, capsys):
     train, test, Y_test = xmc_files
     model = tmp_path / "xmc.joblib"
-    argv = ["fit", train, "-o", model, "--epochs", 3, "--lr", "0.01"]
-    status, out, _ = _run(capsys, *argv, "--hidden", "32", "--random-state", "0")
-    assert status == 0 and "epoch   3/3" in out
+    argv = ["fit", train, "-o", model, "--epochs", 5, "--lr", "0.01"]
+    argv += ["--batch-size", 32, "--hidden", "32", "--random-state", "0"]
+    status, out, _ = _run(capsys, *argv)
+    assert status == 0 and "epoch   5/5" in out
     assert isinstance(joblib.load(model), SparseMLPClassifier)
 
     status, out, _ = _run(capsys, "evaluate", model, test)
@@ -129,7 +130,10 @@ def test_xmc_fit_evaluate_predict(xmc_files, tmp_path, capsys):
     fields = out.split()
     p1 = float(fields[fields.index("P@1") + 1])
     assert "P@3" in fields and "P@5" in fields
-    assert p1 > 0.3  # 40 labels: chance is far below
+    # Zipf-skewed labels: the best constant top-1 is right for ~half the test
+    # samples; the model must beat it (it scores 0.60-0.67 over 6 seeds).
+    best_constant = Y_test.mean(axis=0).max()
+    assert p1 > best_constant + 0.08
 
     out_file = tmp_path / "pred.tsv"
     status, _, _ = _run(capsys, "predict", model, test, "-k", 3, "--output", out_file)
