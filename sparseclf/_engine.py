@@ -263,9 +263,13 @@ class Network:
         _adam(self.biases[k], self.m_b[k], self.v_b[k], g, lr_t, beta1, beta2, eps_t)
 
     def is_finite(self):
-        return all(np.isfinite(w).all() for w in self.weights) and all(
-            np.isfinite(b).all() for b in self.biases
-        )
+        """No weight or bias is NaN or infinite.
+
+        Sums, one read per layer with no bool array as large as it: NaN and inf
+        propagate through a sum (inf - inf is NaN). Only finite weights above
+        ~1e30 could overflow a sum too, and those have diverged anyway.
+        """
+        return all(math.isfinite(float(p.sum())) for p in self.weights + self.biases)
 
     def active_logits(self, H_last, active, n_threads=1):
         return _backprop.active_logits(

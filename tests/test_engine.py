@@ -160,6 +160,21 @@ def test_dropout_gradients_match_finite_differences(hidden):
             np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
 
 
+def test_is_finite_finds_one_bad_weight():
+    _, _, _, net = tiny_problem(hidden=(6, 5))
+    assert net.is_finite()
+    for layer, where, bad in ((0, (3, 2), np.nan), (1, (0, 0), np.inf)):
+        old = net.weights[layer][where]
+        net.weights[layer][where] = bad
+        assert not net.is_finite()
+        net.weights[layer][where] = old
+    net.weights[0][0, 0], net.weights[0][1, 0] = np.inf, -np.inf  # sum is NaN
+    assert not net.is_finite()
+    net.weights[0][:2, 0] = 0
+    net.biases[-1][1] = -np.inf
+    assert not net.is_finite()
+
+
 def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
     """Mean loss of the softmax over labels + pool, the pool logQ-corrected."""
     H = X.toarray().astype(np.float64)
