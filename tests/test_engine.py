@@ -116,12 +116,18 @@ def test_gradients_match_finite_differences(hidden, multilabel):
 
 @pytest.mark.parametrize("hidden", [(6,), (6, 5)])
 def test_dropout_gradients_match_finite_differences(hidden):
-    # The masks are drawn as the engine draws them (one uniform per unit, layer
-    # by layer, from the same RandomState); the survivors are scaled by 1/(1-p).
+    # The masks are drawn as the engine draws them (a 16-bit uniform per unit,
+    # layer by layer, from the same RandomState); survivors are scaled by
+    # 1/(1-p), p rounded to a multiple of 2**-16.
     p = 0.4
     X, lab_ptr, labels, net = tiny_problem(hidden=hidden, n=8)
     draws = np.random.RandomState(3)
-    masks = [(draws.random_sample((8, h)) >= p) / (1 - p) for h in hidden]
+    cut = round(p * 65536)
+    masks = [
+        (np.frombuffer(draws.bytes(16 * h), np.uint16).reshape(8, h) >= cut)
+        * (65536 / (65536 - cut))
+        for h in hidden
+    ]
     assert all(0 < (m > 0).mean() < 1 for m in masks)
     w64 = [w.astype(np.float64) for w in net.weights]
     b64 = [b.astype(np.float64) for b in net.biases]
