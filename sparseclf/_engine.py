@@ -62,6 +62,31 @@ class Network:
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
 
+    def __getstate__(self):
+        # Adam's moments stay zero on rows training never touched (most rows of
+        # a hashed text layer: a TREC model touches ~1 in 9), so a wide layer's
+        # moments are saved as their touched rows only; loading rebuilds them
+        # exactly. A default TextClassifier's file: 192 MiB -> ~80 MiB.
+        state = self.__dict__.copy()
+        for name in ("m_w", "v_w"):
+            state[name] = list(state[name])
+        state["_touched"] = []
+        for k, (m, v) in enumerate(zip(self.m_w, self.v_w)):
+            rows = np.flatnonzero((m != 0).any(axis=1) | (v != 0).any(axis=1))
+            if rows.size > m.shape[0] // 2:
+                continue
+            state["_touched"].append((k, m.shape, rows))
+            state["m_w"][k], state["v_w"][k] = m[rows], v[rows]
+        return state
+
+    def __setstate__(self, state):
+        for k, shape, rows in state.pop("_touched", []):
+            for name in ("m_w", "v_w"):
+                full = np.zeros(shape, dtype=np.float32)
+                full[rows] = state[name][k]
+                state[name][k] = full
+        self.__dict__.update(state)
+
     @property
     def n_outputs(self):
         return self.weights[-1].shape[0]

@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The training kernels against finite differences and a NumPy reference step."""
 
+import pickle
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -179,6 +181,28 @@ def test_is_finite_finds_one_bad_weight():
     net.weights[0][:2, 0] = 0
     net.biases[-1][1] = -np.inf
     assert not net.is_finite()
+
+
+def test_pickle_keeps_the_moments_of_touched_rows_only():
+    rng = np.random.RandomState(0)
+    net = Network(4096, [16], 3, rng)
+    X = sp.random(64, 4096, density=0.002, format="csr", random_state=rng)
+    X = X.astype(np.float32)
+    labels = rng.randint(0, 3, 64).astype(np.int32)
+    dense_step(net, X, np.arange(65, dtype=np.int64), labels, 1e-3)
+    net.m_w[0][7, 3] = 1e-30  # a tiny moment counts as touched
+    touched = np.union1d(X.indices, [7])
+    assert 0 < touched.size < 4096 // 4
+    blob = pickle.dumps(net)
+    full = sum(a.nbytes for a in net.weights + net.m_w + net.v_w)
+    assert len(blob) < full - 2 * 4096 * 16 * 4 * 0.7  # first-layer moments gone
+    back = pickle.loads(blob)
+    for a, b in zip(
+        net.m_w + net.v_w + net.weights, back.m_w + back.v_w + back.weights
+    ):
+        np.testing.assert_array_equal(a, b)
+        assert b.flags.c_contiguous and b.dtype == np.float32
+    assert back.step == net.step and not hasattr(back, "_touched")
 
 
 def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
