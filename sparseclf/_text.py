@@ -227,7 +227,11 @@ random_state, verbose
     with ``learning_rate_init=1e-2``), ``(128,)`` 0.817, idf weighting 0.820,
     ``n_features=2**20`` 0.820, ``sublinear_tf`` 0.823, ``binary`` 0.815,
     unigrams 0.820, a linear hidden layer 0.818, batch 64 to 512 with learning
-    rates 1e-3 to 5e-3 0.821 to 0.825.
+    rates 1e-3 to 5e-3 0.821 to 0.825. Test accuracy, mean of seeds 0-4 (0-2 for
+    20 Newsgroups), without / with dropout: SST-2 0.818 / 0.824, TREC 0.904 /
+    0.898, 20 Newsgroups 0.844 / 0.846; the test sets agree with the held-out
+    data on SST-2 (smaller gain) but not on TREC, where every seed lost a
+    question or more.
 
     Examples
     --------
