@@ -38,6 +38,16 @@ def _hidden_sizes(text):
     return sizes
 
 
+def _dropout(text):
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0 <= p < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return p
+
+
 def _sparsity(text):
     return text if text == "auto" else float(text)
 
@@ -117,6 +127,11 @@ def _build_parser():
         "--hidden",
         type=_hidden_sizes,
         help="hidden layer sizes, e.g. 128 or 256,128 (default: texts 64, XMC 128)",
+    )
+    fit.add_argument(
+        "--dropout",
+        type=_dropout,
+        help="fraction of hidden units dropped in training (default: texts 0.6, XMC 0)",
     )
     fit.add_argument("--batch-size", type=_positive_int, default=256)
     fit.add_argument(
@@ -281,6 +296,8 @@ def _common_params(args):
         params["learning_rate_init"] = args.lr
     if args.hidden is not None:
         params["hidden_layer_sizes"] = args.hidden
+    if args.dropout is not None:
+        params["dropout"] = args.dropout
     return params
 
 

@@ -246,6 +246,18 @@ def test_invalid_parameter_is_one_error_line(tmp_path, capsys):
     assert status == 1 and "learning_rate_init" in err and err.count("\n") == 1
 
 
+def test_dropout_option(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft")
+    fit = ["fit", tmp_path / "train.ft", "--epochs", 1, *SMALL, "-q"]
+    for extra, expected in (([], 0.6), (["--dropout", "0.25"], 0.25)):
+        status, _, _ = _run(capsys, *fit, "-o", tmp_path / "m.joblib", *extra)
+        assert status == 0
+        assert joblib.load(tmp_path / "m.joblib").dropout == expected
+    with pytest.raises(SystemExit):  # argparse: usage and the reason, exit 2
+        main([str(a) for a in fit + ["-o", tmp_path / "x.joblib", "--dropout", "1"]])
+    assert "expected a number in [0, 1)" in capsys.readouterr().err
+
+
 def test_traceback_option_raises(tmp_path):
     with pytest.raises(CLIError, match="no such model file"):
         main(["--traceback", "predict", str(tmp_path / "none.joblib")])
