@@ -200,7 +200,7 @@ class Network:
             H = self.hidden(X, n_threads, dropout, rng)
         # A dropped unit's activation is 0, so ``H[k] > 0`` is the product of
         # the ReLU's and the dropout's masks; the survivors' scale remains.
-        scale = np.float32(1.0 / (1.0 - dropout))
+        scale = _dropout_cut(dropout)[1]
         n = H[0].shape[0]
         lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
         b1, b2 = np.float32(beta1), np.float32(beta2)
@@ -306,6 +306,12 @@ class Network:
         )
 
 
+def _dropout_cut(p):
+    """16-bit threshold of dropout ``p`` and the survivors' scale, float32."""
+    cut = min(round(p * 65536), 65535)
+    return cut, np.float32(65536 / (65536 - cut))
+
+
 def _drop(h, p, rng):
     """Inverted dropout of activations ``h`` in place: zero with probability p.
 
@@ -314,9 +320,9 @@ def _drop(h, p, rng):
     rounded to a multiple of 2**-16, and the survivors' scale matches it.
     """
     if p:
-        cut = min(round(p * 65536), 65535)
+        cut, scale = _dropout_cut(p)
         u = np.frombuffer(rng.bytes(2 * h.size), dtype=np.uint16).reshape(h.shape)
-        h *= (u >= cut) * np.float32(65536 / (65536 - cut))
+        h *= (u >= cut) * scale
     return h
 
 
