@@ -199,7 +199,8 @@ class Network:
         if H is None:
             H = self.hidden(X, n_threads, dropout, rng)
         # A dropped unit's activation is 0, so ``H[k] > 0`` is the product of
-        # the ReLU's and the dropout's masks; the survivors' scale remains.
+        # the ReLU's and the dropout's masks; the survivors' scale remains
+        # (1.0 without dropout: exact).
         scale = _dropout_cut(dropout)[1]
         n = H[0].shape[0]
         lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
@@ -250,16 +251,12 @@ class Network:
             _threads(work, n_threads),
         )
         for k in range(len(H) - 1, 0, -1):
-            dpre = dH * (H[k] > 0)
-            if dropout:
-                dpre *= scale
+            dpre = dH * ((H[k] > 0) * scale)
             dH = dpre @ self.weights[k].T
             self._dense_adam(
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
-        dpre = dH * (H[0] > 0)
-        if dropout:
-            dpre *= scale
+        dpre = dH * ((H[0] > 0) * scale)
         data, indices, indptr = csr_arrays(X)
         _backprop.input_step(
             data,

@@ -51,7 +51,7 @@ def own_labels(lab_ptr, labels, n_out):
     )
 
 
-def dense_step(net, X, lab_ptr, labels, lr, n_threads=1):
+def dense_step(net, X, lab_ptr, labels, lr, n_threads=1, **kwargs):
     """A training step with every neuron active: labels, then all others (pool)."""
     own, n_own = own_labels(lab_ptr, labels, net.n_outputs)
     return net.train_step(
@@ -65,7 +65,23 @@ def dense_step(net, X, lab_ptr, labels, lr, n_threads=1):
         BETA2,
         EPS,
         n_threads,
+        **kwargs,
     )
+
+
+def numeric_gradient(loss, p, eps=1e-6):
+    """Central differences of ``loss()`` in each entry of ``p`` (changed in place
+    and restored)."""
+    numeric = np.zeros_like(p)
+    for idx in np.ndindex(p.shape):
+        old = p[idx]
+        p[idx] = old + eps
+        up = loss()
+        p[idx] = old - eps
+        down = loss()
+        p[idx] = old
+        numeric[idx] = (up - down) / (2 * eps)
+    return numeric
 
 
 def numpy_loss(X, lab_ptr, labels, weights, biases, masks=None):
@@ -100,19 +116,12 @@ def test_gradients_match_finite_differences(hidden, multilabel):
         numpy_loss(X, lab_ptr, labels, w64, b64), rel=1e-5
     )
     # After one step from zero moments, m = (1 - beta1) * gradient.
-    eps = 1e-6
     for params, moments in ((w64, net.m_w), (b64, net.m_b)):
         for p, m in zip(params, moments):
             grad = m / (1 - BETA1)
-            numeric = np.zeros_like(p)
-            for idx in np.ndindex(p.shape):
-                old = p[idx]
-                p[idx] = old + eps
-                up = numpy_loss(X, lab_ptr, labels, w64, b64)
-                p[idx] = old - eps
-                down = numpy_loss(X, lab_ptr, labels, w64, b64)
-                p[idx] = old
-                numeric[idx] = (up - down) / (2 * eps)
+            numeric = numeric_gradient(
+                lambda: numpy_loss(X, lab_ptr, labels, w64, b64), p
+            )
             np.testing.assert_allclose(grad, numeric, rtol=1e-3, atol=1e-6)
 
 
@@ -133,38 +142,14 @@ def test_dropout_gradients_match_finite_differences(hidden):
     assert all(0 < (m > 0).mean() < 1 for m in masks)
     w64 = [w.astype(np.float64) for w in net.weights]
     b64 = [b.astype(np.float64) for b in net.biases]
-    own, n_own = own_labels(lab_ptr, labels, net.n_outputs)
-    rng = np.random.RandomState(3)
-    H = net.hidden(X, 1, p, rng)
-    loss = net.train_step(
-        X,
-        own,
-        n_own,
-        np.diff(lab_ptr),
-        np.arange(net.n_outputs),
-        1e-3,
-        BETA1,
-        BETA2,
-        EPS,
-        1,
-        H=H,
-        dropout=p,
-    )
+    H = net.hidden(X, 1, p, np.random.RandomState(3))
+    loss = dense_step(net, X, lab_ptr, labels, 1e-3, H=H, dropout=p)
     args = (X, lab_ptr, labels, w64, b64)
     assert loss.sum() / X.shape[0] == pytest.approx(numpy_loss(*args, masks), rel=1e-5)
     assert loss.sum() / X.shape[0] != pytest.approx(numpy_loss(*args), rel=1e-3)
-    eps = 1e-6
     for params, moments in ((w64, net.m_w), (b64, net.m_b)):
         for q, m in zip(params, moments):
-            numeric = np.zeros_like(q)
-            for idx in np.ndindex(q.shape):
-                old = q[idx]
-                q[idx] = old + eps
-                up = numpy_loss(*args, masks)
-                q[idx] = old - eps
-                down = numpy_loss(*args, masks)
-                q[idx] = old
-                numeric[idx] = (up - down) / (2 * eps)
+            numeric = numeric_gradient(lambda: numpy_loss(*args, masks), q)
             np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
 
 
@@ -240,18 +225,9 @@ def test_sampled_gradients_match_finite_differences():
         X, own, n_own, np.diff(lab_ptr), pool, 1e-3, BETA1, BETA2, EPS, 1
     )
     assert loss.sum() / n == pytest.approx(numpy_sampled_loss(*args), rel=1e-5)
-    eps = 1e-6
     for params, moments in ((w64, net.m_w), (b64, net.m_b)):
         p, m = params[-1], moments[-1]
-        numeric = np.zeros_like(p)
-        for idx in np.ndindex(p.shape):
-            old = p[idx]
-            p[idx] = old + eps
-            up = numpy_sampled_loss(*args)
-            p[idx] = old - eps
-            down = numpy_sampled_loss(*args)
-            p[idx] = old
-            numeric[idx] = (up - down) / (2 * eps)
+        numeric = numeric_gradient(lambda: numpy_sampled_loss(*args), p)
         np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
     inactive = np.setdiff1d(np.arange(12), np.union1d(pool, labels))
     assert (numeric[inactive] == 0).all() and (net.m_w[-1][inactive] == 0).all()
