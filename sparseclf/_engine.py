@@ -26,6 +26,17 @@ _MIN_WORK_PER_THREAD = 32768
 _SCORE_BLOCK = 1 << 22
 
 
+def _feature_keys(indices):
+    """Sorted ``feature << 32 | position`` of a CSR batch's non-zeros (int64).
+
+    The input layer's update groups a batch's non-zeros by feature with them.
+    """
+    keys = indices.astype(np.int64) << 32
+    keys |= np.arange(indices.shape[0], dtype=np.int64)
+    keys.sort()
+    return keys
+
+
 def _threads(work, n_threads):
     return max(1, min(n_threads, work // _MIN_WORK_PER_THREAD))
 
@@ -260,7 +271,7 @@ class Network:
         data, indices, indptr = csr_arrays(X)
         _backprop.input_step(
             data,
-            indices,
+            _feature_keys(indices),
             indptr,
             dpre,
             self.weights[0],

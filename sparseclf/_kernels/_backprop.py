@@ -40,32 +40,31 @@ def _adam_scalar(w, m, v, j, g, lr_t, beta1, beta2, eps_t):
     w[j] -= lr_t * m[j] / (np.sqrt(v[j]) + eps_t)
 
 
-# pythran export input_step(float32[:], int32[:], int32[:], float32[:, :], float32[:, :], float32[:, :], float32[:, :], float32, float32, float32, float32, int)
+# pythran export input_step(float32[:], int64[:], int32[:], float32[:, :], float32[:, :], float32[:, :], float32[:, :], float32, float32, float32, float32, int)
 # pythran export input_step(float32[:], int64[:], int64[:], float32[:, :], float32[:, :], float32[:, :], float32[:, :], float32, float32, float32, float32, int)
 def input_step(
-    data, indices, indptr, dpre, W, mW, vW, lr_t, beta1, beta2, eps_t, n_threads
+    data, keys, indptr, dpre, W, mW, vW, lr_t, beta1, beta2, eps_t, n_threads
 ):
-    """Adam on the input-layer rows of the batch's features; returns their count.
+    """Adam on the input-layer rows of the batch's features.
 
-    ``dpre`` (n, hidden) is the loss gradient at the first layer's pre-activation;
-    row ``j`` of ``W`` gets gradient ``sum_i X[i, j] * dpre[i]``. ``lr_t`` and
-    ``eps_t`` carry Adam's bias corrections, as PyTorch applies them:
-    ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)`` and ``eps * sqrt(1 - beta2**t)``.
+    ``keys`` holds the batch's non-zeros as sorted int64 ``feature << 32 |
+    position`` (``sparseclf._engine._feature_keys``): sorting them grouped
+    by feature is done by NumPy, whose SIMD sort took 0.02 ms for a TREC
+    batch's 4,600 keys where Pythran's took 0.14 ms. ``dpre`` (n, hidden) is
+    the loss gradient at the first layer's pre-activation; row ``j`` of ``W``
+    gets gradient ``sum_i X[i, j] * dpre[i]``. ``lr_t`` and ``eps_t`` carry
+    Adam's bias corrections, as PyTorch applies them: ``lr * sqrt(1 -
+    beta2**t) / (1 - beta1**t)`` and ``eps * sqrt(1 - beta2**t)``.
+
+    Returns a sum of the weights read ahead, a value of no use but to keep the
+    compiler from dropping those reads.
     """
     n = indptr.shape[0] - 1
-    nnz = np.int64(indptr[n])
-    # Group the batch's non-zeros by feature with one sort of int64 keys
-    # (feature << 32 | position): O(nnz log nnz), where a counting sort over all
-    # features cost O(n_features) per step (2^18 for text: most of the step).
-    # Shifts, not // and % by nnz, and one gradient buffer G: together 10-13%
-    # faster on a TREC batch (0.80 -> 0.72 ms), bit-identical results.
+    nnz = keys.shape[0]
     rows = np.empty(nnz, dtype=np.int64)
-    keys = np.empty(nnz, dtype=np.int64)
     for i in range(n):
         for p in range(indptr[i], indptr[i + 1]):
             rows[p] = i
-            keys[p] = (np.int64(indices[p]) << 32) | np.int64(p)
-    keys = np.sort(keys)
     touched = np.empty(nnz, dtype=np.int64)
     start = np.empty(nnz + 1, dtype=np.int64)
     n_touched = 0
@@ -81,15 +80,31 @@ def input_step(
     hidden = W.shape[1]
     # One gradient buffer for all touched rows, not a np.zeros per row.
     G = np.zeros((n_touched, hidden), dtype=np.float32)
-    # omp parallel for schedule(dynamic, 32) num_threads(n_threads)
-    for t in range(n_touched):
-        j = touched[t]
-        g = G[t]
-        for q in range(start[t], start[t + 1]):
-            p = keys[q] & 0xFFFFFFFF
-            g += data[p] * dpre[rows[p]]
-        _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
-    return n_touched
+    # The rows are scattered over arrays of up to hundreds of MB: before a block
+    # of rows is updated, one read per cache line of the next block's rows
+    # starts those loads early and side by side. 1.4x faster together with the
+    # NumPy sort (TREC batches, 2**16 to 2**18 rows), bit-identical.
+    block = 64
+    n_blocks = (n_touched + block - 1) // block
+    ahead = np.zeros(n_blocks, dtype=np.float32)
+    # omp parallel for schedule(dynamic, 1) num_threads(n_threads)
+    for b in range(n_blocks):
+        lo = b * block
+        hi = min(lo + block, n_touched)
+        s = np.float32(0)
+        for u in range(hi, min(hi + block, n_touched)):
+            j = touched[u]
+            for k in range(0, hidden, 16):
+                s += W[j, k] + mW[j, k] + vW[j, k]
+        ahead[b] = s
+        for t in range(lo, hi):
+            j = touched[t]
+            g = G[t]
+            for q in range(start[t], start[t + 1]):
+                p = keys[q] & 0xFFFFFFFF
+                g += data[p] * dpre[rows[p]]
+            _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
+    return np.sum(ahead)
 
 
 # pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int64[:], int, int, int, int)
