@@ -137,7 +137,8 @@ def _build_parser():
     fit.add_argument(
         "--lr",
         type=float,
-        help="Adam's learning rate (default: 3e-3 for texts, 1e-3 for XMC)",
+        help="Adam's learning rate (default: texts 'auto', 3e-3 raised for small "
+        "corpora; XMC 1e-3)",
     )
     fit.add_argument(
         "--output-sparsity",

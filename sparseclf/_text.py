@@ -3,7 +3,7 @@
 """TextClassifier: hashed n-grams of raw strings fed to a SparseMLPClassifier."""
 
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +25,32 @@ _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # Newsgroups (6) and TREC (5 to 12), see the class docstring.
 _AUTO_DOCUMENTS = 2**16
 _AUTO_MAX_EPOCHS = 50
+# learning_rate_init="auto": Adam moves a weight by about the learning rate per
+# step, so a smaller corpus may take fewer epochs of larger steps for the same
+# distance (epochs x rate). With both "auto", at most _AUTO_SCALED_EPOCHS
+# epochs, the rate raised from _AUTO_LR to keep the distance, up to _AUTO_MAX_LR
+# (then more epochs). Chosen on held-out data, see the class docstring.
+_AUTO_LR = 3e-3
+_AUTO_MAX_LR = 1e-2
+_AUTO_SCALED_EPOCHS = 6
+
+
+def _auto_schedule(n_samples, max_iter, learning_rate_init):
+    """Epochs and learning rate of a fit on ``n_samples`` documents."""
+    budget = _AUTO_DOCUMENTS / n_samples  # epochs at _AUTO_LR
+    if learning_rate_init != "auto":
+        if max_iter == "auto":
+            max_iter = min(_AUTO_MAX_EPOCHS, max(1, round(budget)))
+        return max_iter, learning_rate_init
+    epochs = max_iter
+    if max_iter == "auto":
+        epochs = min(_AUTO_SCALED_EPOCHS, max(1, round(budget)))
+    rate = _AUTO_LR * max(1.0, budget / epochs)
+    if rate > _AUTO_MAX_LR:
+        rate = _AUTO_MAX_LR
+        if max_iter == "auto":
+            epochs = min(_AUTO_MAX_EPOCHS, round(budget * _AUTO_LR / _AUTO_MAX_LR))
+    return epochs, rate
 
 
 def _signed_sublinear(X):
@@ -132,14 +158,23 @@ rebuild_interval, rebuild_growth, rehash_every
         with the default ``output_sparsity="auto"``).
     batch_size : int, default=256
         Documents per step.
-    learning_rate_init : float, default=3e-3
-        Adam's step size (SparseMLPClassifier's default is 1e-3).
+    learning_rate_init : "auto" or float, default="auto"
+        Adam's step size (SparseMLPClassifier's default is 1e-3). ``"auto"``:
+        3e-3, raised for corpora too small for 65,536 documents in the epochs
+        of :meth:`fit`, by the missing factor, ``3e-3 * max(1, 65536 /
+        (n_samples * epochs))``, at most 1e-2: Adam moves a weight by about the
+        step size per step, so fewer epochs of larger steps go as far (see
+        Notes). :meth:`partial_fit` uses 3e-3. The rate used is
+        ``learning_rate_``.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
     max_iter : "auto" or int, default="auto"
         Epochs of :meth:`fit`. ``"auto"``: enough epochs to show the network
-        about 65,536 documents, ``round(65536 / n_samples)`` clipped to [1, 50]
-        (no ``ConvergenceWarning`` then: that budget is the intended stop).
+        about 65,536 documents, ``round(65536 / n_samples)``, clipped to [1, 6]
+        when ``learning_rate_init="auto"`` (which then takes larger steps;
+        where those would pass 1e-2, the epochs that reach 65,536 documents'
+        distance at 1e-2, at most 50), to [1, 50] otherwise. No
+        ``ConvergenceWarning`` then: that budget is the intended stop.
     tol, n_iter_no_change, early_stopping, validation_fraction, shuffle, n_jobs, \
 random_state, verbose
         As in :class:`~sparseclf.SparseMLPClassifier`.
@@ -158,6 +193,9 @@ random_state, verbose
         The fitted network.
     n_iter_ : int
         Epochs run.
+    learning_rate_ : float
+        Adam's step size in the last :meth:`fit` or :meth:`partial_fit` (the
+        value ``learning_rate_init="auto"`` chose).
     loss_curve_ : list of float
         Training loss of each epoch.
 
@@ -233,6 +271,19 @@ random_state, verbose
     data on SST-2 (smaller gain) but not on TREC, where every seed lost a
     question or more.
 
+    ``learning_rate_init="auto"`` and at most 6 ``"auto"`` epochs came from a
+    fifth held-out measurement (the same splits, mean of 3 seeds, 2 for 20
+    Newsgroups). Before, TREC's 4,362 held-out training questions took 15
+    epochs at 3e-3: 0.864 in 1.0 s. At most 4, 5 or 6 epochs, with the rate
+    raised to keep epochs x rate: 0.855, 0.863, 0.866 (0.29 s); 8 epochs
+    0.867. On 20 Newsgroups' 9,051 messages (7 epochs at 3e-3, 0.911): 4, 5
+    or 6 epochs 0.907, 0.907, 0.911. A rate of 1e-2 for every corpus does not
+    do: SST-2's dev accuracy falls from 0.821 to 0.814 (0.809 without
+    dropout). SST-2 (1 epoch) and the full 20 Newsgroups training set (6
+    epochs) keep 3e-3 and their results; TREC's full training set takes 6
+    epochs at 6e-3: test accuracy 0.900 (seeds 0-4; 0.898 before), fit 2 to
+    3 times faster.
+
     Examples
     --------
     >>> from sparseclf import TextClassifier
@@ -246,6 +297,10 @@ random_state, verbose
     _parameter_constraints: dict = {
         **SparseMLPClassifier._parameter_constraints,
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [
+            StrOptions({"auto"}),
+            Interval(Real, 0, None, closed="neither"),
+        ],
         "vectorizer": [HasMethods(["fit_transform", "transform"]), None],
         "analyzer": [StrOptions({"word", "char", "char_wb"}), callable],
         "ngram_range": [tuple],
@@ -286,7 +341,7 @@ random_state, verbose
         rebuild_growth=1.1,
         rehash_every=10,
         batch_size=256,
-        learning_rate_init=3e-3,
+        learning_rate_init="auto",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
@@ -364,11 +419,14 @@ random_state, verbose
             steps.append(Normalizer(norm=self.norm))
         return make_pipeline(*steps)
 
-    def _classifier_params(self, n_samples):
+    def _classifier_params(self, n_samples, partial=False):
         params = {name: getattr(self, name) for name in _MLP_PARAMS}
-        if self.max_iter == "auto":
-            epochs = round(_AUTO_DOCUMENTS / n_samples)
-            params["max_iter"] = min(_AUTO_MAX_EPOCHS, max(1, epochs))
+        params["max_iter"], params["learning_rate_init"] = _auto_schedule(
+            n_samples, self.max_iter, self.learning_rate_init
+        )
+        if partial and self.learning_rate_init == "auto":
+            # One pass over a stream: no epoch budget to spread.
+            params["learning_rate_init"] = _AUTO_LR
         return params
 
     def _record(self, classifier):
@@ -376,11 +434,12 @@ random_state, verbose
         self.classes_ = classifier.classes_
         self.n_iter_ = classifier.n_iter_
         self.loss_curve_ = classifier.loss_curve_
+        self.learning_rate_ = classifier.learning_rate_init
 
-    def _training_data(self, X, reuse):
+    def _training_data(self, X, reuse, partial=False):
         """The vectorizer, the features of ``X`` and the network to train."""
         X = _check_documents(X)
-        params = self._classifier_params(len(X))
+        params = self._classifier_params(len(X), partial)
         if reuse:
             # Keep the vocabulary (or hash space) the weights were trained on.
             Xt = self.vectorizer_.transform(X)
@@ -441,7 +500,7 @@ random_state, verbose
             The updated classifier.
         """
         reuse = hasattr(self, "classifier_")
-        vectorizer, Xt, classifier = self._training_data(X, reuse)
+        vectorizer, Xt, classifier = self._training_data(X, reuse, partial=True)
         classifier.partial_fit(Xt, y, classes=classes)
         self.vectorizer_ = vectorizer
         self._record(classifier)

@@ -99,18 +99,55 @@ def test_learns_synthetic_topics_with_defaults(corpus):
     assert isinstance(clf.vectorizer_, HashingVectorizer)
     assert clf.vectorizer_.ngram_range == (1, 2)
     assert isinstance(clf.classifier_, SparseMLPClassifier)
-    assert clf.n_iter_ == clf.classifier_.n_iter_ == len(clf.loss_curve_) == 50
+    assert clf.classifier_.max_iter == 49  # 400 documents: see test_auto_schedule
+    # The loss stops improving (tol) before the budget runs out.
+    assert clf.n_iter_ == clf.classifier_.n_iter_ == len(clf.loss_curve_) <= 49
+    assert clf.learning_rate_ == 1e-2
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
 
 
 @pytest.mark.parametrize(
-    "n_samples, epochs",
-    [(67_349, 1), (11_314, 6), (5_452, 12), (400, 50), (10**6, 1)],
+    "n_samples, epochs, rate, epochs_at_fixed_rate",
+    [
+        # SST-2, 20 Newsgroups and TREC sizes: the held-out choices there.
+        (67_349, 1, 3e-3, 1),
+        (11_314, 6, 3e-3, 6),
+        (5_452, 6, 3e-3 * 65536 / 5452 / 6, 12),
+        # The rate would pass 1e-2: more epochs at 1e-2 instead.
+        (400, 49, 1e-2, 50),
+        (100, 50, 1e-2, 50),
+        (10**6, 1, 3e-3, 1),
+    ],
 )
-def test_auto_epochs(n_samples, epochs):
-    # SST-2, 20 Newsgroups and TREC sizes: the epochs measured best there.
-    assert TextClassifier()._classifier_params(n_samples)["max_iter"] == epochs
-    assert TextClassifier(max_iter=3)._classifier_params(n_samples)["max_iter"] == 3
+def test_auto_schedule(n_samples, epochs, rate, epochs_at_fixed_rate):
+    params = TextClassifier()._classifier_params(n_samples)
+    assert params["max_iter"] == epochs
+    assert params["learning_rate_init"] == pytest.approx(rate, rel=1e-12)
+    # A rate set by hand is kept, and "auto" epochs then reach 65,536 documents.
+    params = TextClassifier(learning_rate_init=1e-3)._classifier_params(n_samples)
+    assert params["max_iter"] == epochs_at_fixed_rate
+    assert params["learning_rate_init"] == 1e-3
+    # Epochs set by hand: the "auto" rate makes up for fewer of them.
+    params = TextClassifier(max_iter=3)._classifier_params(n_samples)
+    assert params["max_iter"] == 3
+    expected = min(1e-2, 3e-3 * max(1, 65536 / n_samples / 3))
+    assert params["learning_rate_init"] == pytest.approx(expected, rel=1e-12)
+    # partial_fit is one pass over a stream: the base rate.
+    params = TextClassifier()._classifier_params(n_samples, partial=True)
+    assert params["learning_rate_init"] == 3e-3
+
+
+def test_learning_rate_attribute(corpus):
+    X, y, _, _ = corpus
+    clf = TextClassifier(**{**FAST, "learning_rate_init": "auto"}).fit(X, y)
+    # 400 documents and 8 epochs: 3e-3 * 65536 / 3200 passes the 1e-2 cap.
+    assert clf.learning_rate_ == clf.classifier_.learning_rate_init == 1e-2
+    clf.partial_fit(X, y)
+    assert clf.learning_rate_ == 3e-3
+    clf = TextClassifier(**FAST).fit(X, y)
+    assert clf.learning_rate_ == FAST["learning_rate_init"]
+    with pytest.raises(InvalidParameterError, match="learning_rate_init"):
+        TextClassifier(learning_rate_init="fast").fit(X, y)
 
 
 def test_prediction_methods_agree(corpus, fitted):
