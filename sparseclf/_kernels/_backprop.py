@@ -4,8 +4,9 @@
 
 Every kernel is race-free, so results do not depend on the number of threads: the
 per-sample phase writes only its own sample's rows, and the update phase gives each
-weight row to one thread, which sums that row's gradient over the batch (found by a
-counting sort of the batch's (sample, neuron) pairs) and applies Adam to it at once.
+weight row to one thread, which sums that row's gradient over the batch (the
+batch's pairs grouped by row: a counting sort over the output neurons, a NumPy sort
+of (feature, position) keys for the input layer) and applies Adam to it at once.
 Only the rows touched by the batch are read or written ("lazy" Adam, as PyTorch's
 SparseAdam: bias correction uses the global step).
 """
