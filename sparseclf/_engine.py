@@ -27,9 +27,9 @@ _SCORE_BLOCK = 1 << 22
 
 
 def _feature_keys(indices):
-    """Sorted ``feature << 32 | position`` of a CSR batch's non-zeros (int64).
+    """Sorted ``row << 32 | position`` of a CSR batch's non-zeros (int64).
 
-    The input layer's update groups a batch's non-zeros by feature with them.
+    The input layer's update groups a batch's non-zeros by weight row with them.
     """
     keys = indices.astype(np.int64) << 32
     keys |= np.arange(indices.shape[0], dtype=np.int64)
@@ -44,9 +44,12 @@ def _threads(work, n_threads):
 class Network:
     """Weights and Adam moments of a ReLU MLP whose output layer is stored by rows.
 
-    ``weights[0]`` is (n_features, h1): a sample reads only its features' rows.
-    ``weights[k]`` for the hidden-to-hidden layers is (h_k, h_k+1). The output
-    layer ``weights[-1]`` is held as (n_outputs, h_last), one row per neuron.
+    ``weights[0]`` holds a row of h1 weights per feature seen in training, in
+    the order they came (``rows`` maps features to rows, see ``add_inputs``;
+    ``first_layer()`` is the (n_features, h1) matrix): a sample reads only its
+    features' rows. ``weights[k]`` for the hidden-to-hidden layers is
+    (h_k, h_k+1). The output layer ``weights[-1]`` is held as
+    (n_outputs, h_last), one row per neuron.
     """
 
     def __init__(self, n_features, hidden, n_outputs, rng):
@@ -56,14 +59,30 @@ class Network:
         # the weights by a Generator seeded from ``rng``: 10x faster than
         # RandomState's float64 draws (0.46 s -> 0.04 s for 2**18 x 64).
         gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
-        for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
-            bound = math.sqrt(6.0 / (fan_in + fan_out))
-            for shape in ((fan_in, fan_out), (fan_out,)):
-                p = gen.random(shape, dtype=np.float32)
+        bounds = [
+            math.sqrt(6.0 / (fan_in + fan_out))
+            for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
+        ]
+        for k, bound in enumerate(bounds):
+            shape = (sizes[k], sizes[k + 1])
+            for i, dims in enumerate((shape, shape[1:])):
+                if k == 0 and i == 0:
+                    continue  # the first layer's rows are drawn as features come
+                p = gen.random(dims, dtype=np.float32)
                 p *= np.float32(2 * bound)
                 p -= np.float32(bound)
-                (self.weights if len(shape) == 2 else self.biases).append(p)
+                (self.weights if i == 0 else self.biases).append(p)
         self.weights[-1] = np.ascontiguousarray(self.weights[-1].T)
+        # The first layer holds a row only for each feature seen in training
+        # (``rows`` maps a feature to its row; row 0 is zero and stands for all
+        # the others). A hashed text layer has 2**18 features of which a corpus
+        # uses a few tens of thousands (TREC: 34k): memory, drawing and the
+        # cache misses of the sparse updates shrink with it.
+        self.n_features = n_features
+        self.rows = np.zeros(n_features, dtype=np.int32)
+        self.n_rows = 1
+        self._bound0, self._gen = np.float32(bounds[0]), gen
+        self.weights.insert(0, np.zeros((1, sizes[1]), dtype=np.float32))
         # np.zeros, not zeros_like: calloc'd pages stay untouched (and cost
         # neither time nor memory) until a row is first updated, and sparse
         # training never updates most rows of the wide layers.
@@ -73,16 +92,67 @@ class Network:
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
 
+    def add_inputs(self, features):
+        """Give the features among ``features`` that have no row yet one each.
+
+        Rows are drawn (Glorot uniform, fan-in ``n_features``) in the order of
+        the features' ids; the storage grows by doubling, so adding a few
+        features at a time stays cheap.
+        """
+        # A mask, not np.unique: O(n_features) instead of sorting every
+        # non-zero of a corpus (0.15 s for 20 Newsgroups' 3M).
+        new = np.zeros(self.n_features, dtype=bool)
+        new[features] = True
+        new &= self.rows == 0
+        new = np.flatnonzero(new)
+        if new.size == 0:
+            return
+        start, stop = self.n_rows, self.n_rows + new.size
+        cap = self.weights[0].shape[0]
+        if stop > cap:
+            cap = min(max(stop, 2 * cap), self.n_features + 1)
+            for arrays in (self.weights, self.m_w, self.v_w):
+                grown = np.zeros((cap, arrays[0].shape[1]), dtype=np.float32)
+                grown[:start] = arrays[0][:start]
+                arrays[0] = grown
+        W = self.weights[0][start:stop]
+        W[...] = self._gen.random(W.shape, dtype=np.float32)
+        W *= 2 * self._bound0
+        W -= self._bound0
+        self.rows[new] = np.arange(start, stop, dtype=np.int32)
+        self.n_rows = stop
+
+    def first_layer(self, a=None):
+        """A first-layer array by feature, (n_features, h1): a copy.
+
+        ``a`` is ``weights[0]`` (the default) or one of its Adam moments
+        ``m_w[0]``, ``v_w[0]``. Features never seen in training get zero rows.
+        """
+        return (self.weights[0] if a is None else a)[self.rows]
+
+    def _input_arrays(self, X, grow):
+        """CSR ``X``'s arrays with its features replaced by their rows.
+
+        ``grow``: features without a row get one (training); otherwise they read
+        the zero row 0 (prediction: a feature training never saw adds nothing).
+        """
+        data, indices, indptr = csr_arrays(X)
+        rows = self.rows[indices]
+        if grow and not rows.all():
+            self.add_inputs(indices)
+            rows = self.rows[indices]
+        return data, rows.astype(indptr.dtype, copy=False), indptr
+
     def __getstate__(self):
-        # Adam's moments stay zero on rows training never touched (most rows of
-        # a hashed text layer: a TREC model touches ~1 in 9), so a wide layer's
-        # moments are saved as their touched rows only; loading rebuilds them
-        # exactly. A default TextClassifier's file: 192 MiB -> ~80 MiB.
         state = self.__dict__.copy()
-        for name in ("m_w", "v_w"):
+        for name in ("weights", "m_w", "v_w"):
             state[name] = list(state[name])
+            state[name][0] = state[name][0][: self.n_rows]  # not the spare room
+        # Adam's moments stay zero on rows training never touched (most rows of
+        # an extreme output layer), so a wide layer's moments are saved as their
+        # touched rows only; loading rebuilds them exactly.
         state["_touched"] = []
-        for k, (m, v) in enumerate(zip(self.m_w, self.v_w)):
+        for k, (m, v) in enumerate(zip(state["m_w"], state["v_w"])):
             rows = np.flatnonzero((m != 0).any(axis=1) | (v != 0).any(axis=1))
             if rows.size > m.shape[0] // 2:
                 continue
@@ -96,18 +166,20 @@ class Network:
                 full = np.zeros(shape, dtype=np.float32)
                 full[rows] = state[name][k]
                 state[name][k] = full
+        for name in ("weights", "m_w", "v_w"):
+            state[name][0] = np.ascontiguousarray(state[name][0])
         self.__dict__.update(state)
 
     @property
     def n_outputs(self):
         return self.weights[-1].shape[0]
 
-    def _first_layer(self, X, n_threads):
+    def _first_layer(self, X, n_threads, grow=False):
         """ReLU activations of the first (sparse-input) layer, float32."""
-        data, indices, indptr = csr_arrays(X)
+        data, rows, indptr = self._input_arrays(X, grow)
         return _backprop.input_forward(
             data,
-            indices,
+            rows,
             indptr,
             self.weights[0],
             self.biases[0],
@@ -120,9 +192,10 @@ class Network:
         With ``dropout > 0`` (training), each layer's units are zeroed with that
         probability, masks drawn from ``rng``, and the survivors scaled by
         ``1 / (1 - dropout)`` (inverted dropout: prediction needs no rescaling).
-        Later layers read the dropped activations.
+        Later layers read the dropped activations. Features without a
+        first-layer row get one (this is the training pass).
         """
-        H = [_drop(self._first_layer(X, n_threads), dropout, rng)]
+        H = [_drop(self._first_layer(X, n_threads, grow=True), dropout, rng)]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H.append(_drop(np.maximum(H[-1] @ W + b, 0), dropout, rng))
         return H
@@ -268,10 +341,10 @@ class Network:
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
         dpre = dH * ((H[0] > 0) * scale)
-        data, indices, indptr = csr_arrays(X)
+        data, rows, indptr = self._input_arrays(X, grow=True)
         _backprop.input_step(
             data,
-            _feature_keys(indices),
+            _feature_keys(rows),
             indptr,
             dpre,
             self.weights[0],

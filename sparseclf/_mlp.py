@@ -174,8 +174,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         Class labels (multi-label: the label of each indicator column).
     coefs_ : list of ndarray
         Weight matrices, ``coefs_[k]`` of shape (fan_in, fan_out), as
-        :class:`~sklearn.neural_network.MLPClassifier`; the last is a transposed
-        view of the row-major output layer.
+        :class:`~sklearn.neural_network.MLPClassifier`. The first is assembled
+        (a copy) from the rows of the features seen in training: the others'
+        rows are zero, so a feature training never saw adds nothing to a
+        prediction. The last is a transposed view of the row-major output layer.
     intercepts_ : list of ndarray
         Bias vectors.
     loss_ : float
@@ -527,6 +529,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             y_val = [labels[lab_ptr[i] : lab_ptr[i + 1]] for i in va]
             lab_ptr, labels = _take_rows(lab_ptr, labels, tr)
             X = X[tr]
+        # All the new features' first-layer rows at once, before the steps (and
+        # not for the validation part: a feature only it holds stays at zero).
+        self._net.add_inputs(X.indices)
         self._count_labels(labels)
         best_state = None
         n = X.shape[0]
@@ -788,9 +793,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
 
     @property
     def coefs_(self):
-        """Weight matrices (fan_in, fan_out), views of the trained arrays."""
+        """Weight matrices (fan_in, fan_out); the first is a copy, the rest views."""
         check_is_fitted(self, "_net")
-        return self._net.weights[:-1] + [self._net.weights[-1].T]
+        net = self._net
+        return [net.first_layer(), *net.weights[1:-1], net.weights[-1].T]
 
     @property
     def intercepts_(self):

@@ -28,10 +28,18 @@ def tiny_problem(seed=0, n=5, d=7, hidden=(6,), n_out=4, multilabel=False):
         labels = rng.randint(0, n_out, n).astype(np.int32)
         lab_ptr = np.arange(n + 1, dtype=np.int64)
     net = Network(d, list(hidden), n_out, rng)
+    net.add_inputs(np.arange(d))
     # Biases away from 0 so no ReLU sits at its kink during finite differences.
     for b in net.biases:
         b[:] = rng.uniform(0.2, 0.5, b.shape)
     return sp.csr_matrix(X), lab_ptr, labels, net
+
+
+def by_feature(net, arrays=None):
+    """Copies of ``net.weights`` (or of its moments ``arrays``), the first layer
+    as the (n_features, h1) matrix the NumPy references multiply by."""
+    arrays = net.weights if arrays is None else arrays
+    return [net.first_layer(arrays[0]), *(a.copy() for a in arrays[1:])]
 
 
 def own_labels(lab_ptr, labels, n_out):
@@ -109,14 +117,14 @@ def numpy_loss(X, lab_ptr, labels, weights, biases, masks=None):
 @pytest.mark.parametrize("multilabel", [False, True])
 def test_gradients_match_finite_differences(hidden, multilabel):
     X, lab_ptr, labels, net = tiny_problem(hidden=hidden, multilabel=multilabel)
-    w64 = [w.astype(np.float64) for w in net.weights]
+    w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
     loss = dense_step(net, X, lab_ptr, labels, 1e-3)
     assert loss.sum() / X.shape[0] == pytest.approx(
         numpy_loss(X, lab_ptr, labels, w64, b64), rel=1e-5
     )
     # After one step from zero moments, m = (1 - beta1) * gradient.
-    for params, moments in ((w64, net.m_w), (b64, net.m_b)):
+    for params, moments in ((w64, by_feature(net, net.m_w)), (b64, net.m_b)):
         for p, m in zip(params, moments):
             grad = m / (1 - BETA1)
             numeric = numeric_gradient(
@@ -140,14 +148,14 @@ def test_dropout_gradients_match_finite_differences(hidden):
         for h in hidden
     ]
     assert all(0 < (m > 0).mean() < 1 for m in masks)
-    w64 = [w.astype(np.float64) for w in net.weights]
+    w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
     H = net.hidden(X, 1, p, np.random.RandomState(3))
     loss = dense_step(net, X, lab_ptr, labels, 1e-3, H=H, dropout=p)
     args = (X, lab_ptr, labels, w64, b64)
     assert loss.sum() / X.shape[0] == pytest.approx(numpy_loss(*args, masks), rel=1e-5)
     assert loss.sum() / X.shape[0] != pytest.approx(numpy_loss(*args), rel=1e-3)
-    for params, moments in ((w64, net.m_w), (b64, net.m_b)):
+    for params, moments in ((w64, by_feature(net, net.m_w)), (b64, net.m_b)):
         for q, m in zip(params, moments):
             numeric = numeric_gradient(lambda: numpy_loss(*args, masks), q)
             np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
@@ -168,26 +176,89 @@ def test_is_finite_finds_one_bad_weight():
     assert not net.is_finite()
 
 
-def test_pickle_keeps_the_moments_of_touched_rows_only():
+def test_first_layer_holds_rows_of_seen_features_only():
     rng = np.random.RandomState(0)
-    net = Network(4096, [16], 3, rng)
-    X = sp.random(64, 4096, density=0.002, format="csr", random_state=rng)
-    X = X.astype(np.float32)
-    labels = rng.randint(0, 3, 64).astype(np.int32)
-    dense_step(net, X, np.arange(65, dtype=np.int64), labels, 1e-3)
-    net.m_w[0][7, 3] = 1e-30  # a tiny moment counts as touched
-    touched = np.union1d(X.indices, [7])
-    assert 0 < touched.size < 4096 // 4
+    d, h = 1000, 8
+    net = Network(d, [h], 3, rng)
+    X = sp.random(20, d, density=0.01, format="csr", random_state=rng, dtype=np.float32)
+    H = net.hidden(X)[0]
+    seen = np.unique(X.indices)
+    assert net.n_rows == 1 + seen.size
+    assert sorted(net.rows[seen]) == list(range(1, net.n_rows))
+    assert (net.rows[np.setdiff1d(np.arange(d), seen)] == 0).all()
+    W = net.first_layer()
+    bound = np.sqrt(6 / (d + h))
+    assert (W[seen] != 0).all() and (np.abs(W[seen]) <= bound).all()
+    np.testing.assert_allclose(
+        H, np.maximum(X.toarray() @ W + net.biases[0], 0), rtol=1e-5, atol=1e-7
+    )
+    # Prediction: a feature training never saw adds nothing, and gets no row.
+    unseen = np.setdiff1d(np.arange(d), seen)[:5]
+    X2 = X.toarray()
+    X2[:, unseen] = 1.0
+    np.testing.assert_array_equal(
+        net.hidden64(sp.csr_matrix(X2)), net.hidden64(X).astype(np.float64)
+    )
+    assert net.n_rows == 1 + seen.size
+    # Adding features in pieces keeps every row, moment and mapping.
+    before = [net.first_layer(a) for a in (net.weights[0], net.m_w[0], net.v_w[0])]
+    net.m_w[0][1:] = 0.5
+    before[1][seen] = 0.5
+    for piece in np.array_split(unseen, 3):
+        net.add_inputs(piece)
+    assert net.weights[0].shape[0] >= net.n_rows == 1 + seen.size + unseen.size
+    for was, a in zip(before, (net.weights[0], net.m_w[0], net.v_w[0])):
+        np.testing.assert_array_equal(net.first_layer(a)[seen], was[seen])
+    assert (net.first_layer()[unseen] != 0).all()
+
+
+def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
+    rng = np.random.RandomState(0)
+    n_out, d, n = 2000, 4096, 64
+    net = Network(d, [16], n_out, rng)
+    X = sp.random(n, d, density=0.002, format="csr", random_state=rng, dtype=np.float32)
+    labels = rng.randint(0, n_out, n).astype(np.int32)
+    lab_ptr = np.arange(n + 1, dtype=np.int64)
+    own, n_own = own_labels(lab_ptr, labels, n_out)
+    pool = np.unique(rng.randint(n_out, size=30))
+
+    def step(net, X):
+        args = (own, n_own, np.ones(n, np.int64), pool, 1e-3, BETA1, BETA2, EPS, 1)
+        return net.train_step(X, *args)
+
+    step(net, X)
+    net.add_inputs(np.arange(d - 3, d))  # the storage doubles: spare rows
+    assert net.weights[0].shape[0] > net.n_rows
+    out_rows = np.union1d(labels, pool)
+    assert 7 not in out_rows
+    net.m_w[-1][7, 3] = 1e-30  # a tiny moment counts as touched
     blob = pickle.dumps(net)
-    full = sum(a.nbytes for a in net.weights + net.m_w + net.v_w)
-    assert len(blob) < full - 2 * 4096 * 16 * 4 * 0.7  # first-layer moments gone
+    # The first layer's used rows, the output weights, the touched output
+    # moments, the biases and the feature map; no spare rows, no untouched
+    # moments.
+    kept = 3 * net.n_rows * 16 * 4 + net.weights[-1].nbytes + net.rows.nbytes
+    kept += 2 * (out_rows.size + 1) * 16 * 4
+    kept += sum(b.nbytes for b in net.biases + net.m_b + net.v_b)
+    assert (
+        len(blob)
+        < kept + 16384
+        < sum(a.nbytes for a in net.weights + net.m_w + net.v_w)
+    )
     back = pickle.loads(blob)
+    assert back.weights[0].shape[0] == back.n_rows == net.n_rows
     for a, b in zip(
-        net.m_w + net.v_w + net.weights, back.m_w + back.v_w + back.weights
+        by_feature(net) + by_feature(net, net.m_w) + by_feature(net, net.v_w),
+        by_feature(back) + by_feature(back, back.m_w) + by_feature(back, back.v_w),
     ):
         np.testing.assert_array_equal(a, b)
         assert b.flags.c_contiguous and b.dtype == np.float32
     assert back.step == net.step and not hasattr(back, "_touched")
+    # The same next step, new features (drawn from the pickled generator) too.
+    X2 = sp.random(n, d, density=0.004, format="csr", random_state=rng)
+    X2 = X2.astype(np.float32)
+    np.testing.assert_array_equal(step(net, X2), step(back, X2))
+    for a, b in zip(by_feature(net) + net.biases, by_feature(back) + back.biases):
+        np.testing.assert_array_equal(a, b)
 
 
 def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
@@ -218,7 +289,7 @@ def test_sampled_gradients_match_finite_differences():
     pool = np.array([0, 2, 3, 7, 11])
     assert np.isin(labels, pool).any() and not np.isin(labels, pool).all()
     own, n_own = own_labels(lab_ptr, labels, 12)
-    w64 = [w.astype(np.float64) for w in net.weights]
+    w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
     args = (X, lab_ptr, labels, w64, b64, pool)
     loss = net.train_step(
@@ -275,12 +346,14 @@ def test_dense_step_equals_numpy_reference(hidden):
     X = rng.standard_normal((n, d)).astype(np.float32)
     y = rng.randint(0, n_out, n)
     net = Network(d, list(hidden), n_out, rng)
-    w0 = [w.copy() for w in net.weights]
+    net.add_inputs(np.arange(d))
+    w0 = by_feature(net)
     b0 = [b.copy() for b in net.biases]
     lab_ptr = np.arange(n + 1, dtype=np.int64)
     dense_step(net, sp.csr_matrix(X), lab_ptr, y.astype(np.int32), 1e-2, 2)
     want_w, want_b = numpy_dense_step(X, y, w0, b0, 1e-2)
-    for got, want, before in zip(net.weights + net.biases, want_w + want_b, w0 + b0):
+    got_w = by_feature(net)
+    for got, want, before in zip(got_w + net.biases, want_w + want_b, w0 + b0):
         assert not np.array_equal(got, before)  # the step moved every layer
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
@@ -362,8 +435,9 @@ def test_sparse_adam_touches_only_active_rows():
     rng = np.random.RandomState(0)
     n_out, d, n = 500, 300, 8
     net = Network(d, [12], n_out, rng)
+    net.add_inputs(np.arange(d))
     X = sp.random(n, d, density=0.02, format="csr", random_state=rng, dtype=np.float32)
-    w0 = [w.copy() for w in net.weights]
+    w0 = by_feature(net)
     b_out0 = net.biases[-1].copy()
     labels = rng.randint(0, n_out, n).astype(np.int32)
     lab_ptr = np.arange(n + 1, dtype=np.int64)
@@ -383,10 +457,10 @@ def test_sparse_adam_touches_only_active_rows():
     ).all()
     features = np.zeros(d, bool)
     features[X.indices] = True
-    changed_in = (net.weights[0] != w0[0]).any(axis=1)
+    changed_in = (net.first_layer() != w0[0]).any(axis=1)
     assert not changed_in[~features].any()
     assert changed_in[features].any()
-    assert (net.m_w[0][~features] == 0).all()
+    assert (net.first_layer(net.m_w[0])[~features] == 0).all()
 
 
 def test_threads_give_identical_steps():
