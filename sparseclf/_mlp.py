@@ -597,8 +597,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
 
     def _initialize(self, n_features):
         hidden = np.atleast_1d(self.hidden_layer_sizes).astype(int).tolist()
-        if any(h < 1 for h in hidden):
-            raise ValueError(f"hidden_layer_sizes must be >= 1, got {hidden}.")
+        if not hidden or any(h < 1 for h in hidden):
+            raise ValueError(
+                f"hidden_layer_sizes must hold one or more sizes >= 1, got {hidden}."
+            )
         n_out = len(self.classes_)
         self._net = Network(n_features, hidden, n_out, self._rng)
         if self.output_sparsity == "auto":

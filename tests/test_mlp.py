@@ -327,6 +327,9 @@ def test_bad_input_raises_clear_errors():
         clf.predict_topk(X, k=1, exact=False)
     with pytest.raises(ValueError, match="multi-class targets"):
         clf.partial_fit(X, np.ones((100, 2), dtype=int))
+    for sizes in ((), (8, 0)):
+        with pytest.raises(ValueError, match="hidden_layer_sizes must hold"):
+            SparseMLPClassifier(hidden_layer_sizes=sizes).fit(X, y)
 
 
 def test_divergence_raises_and_leaves_no_model():
