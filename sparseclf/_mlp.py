@@ -531,7 +531,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             X = X[tr]
         # All the new features' first-layer rows at once, before the steps (and
         # not for the validation part: a feature only it holds stays at zero).
-        self._net.add_inputs(X.indices)
+        X = self._net.to_rows(X)
         self._count_labels(labels)
         best_state = None
         n = X.shape[0]
@@ -676,7 +676,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         net = self._net
         n_out = net.n_outputs
         n = Xb.shape[0]
-        H = net.hidden(Xb, n_threads, self.dropout, rng)
+        H = net.hidden(Xb, n_threads, self.dropout, rng, rows=True)
         n_pos = np.diff(lab_ptr)
         max_pos = int(n_pos.max(initial=0))
         if self._tables is None:
@@ -721,6 +721,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             H=H,
             pool_offset=pool_offset,
             dropout=self.dropout,
+            rows=True,
         )
         total = float(loss.sum())
         if not math.isfinite(total):

@@ -212,6 +212,27 @@ def test_first_layer_holds_rows_of_seen_features_only():
     assert (net.first_layer()[unseen] != 0).all()
 
 
+def test_steps_on_rows_equal_steps_on_features():
+    # The estimator maps its data to first-layer rows once (to_rows) and steps
+    # with rows=True; the same as stepping on the features.
+    nets = []
+    for mapped in (False, True):
+        X, lab_ptr, labels, _ = tiny_problem(n=30, d=40)
+        net = Network(40, [6], 4, np.random.RandomState(1))
+        if mapped:
+            X = net.to_rows(X)
+            assert X.shape == (30, net.weights[0].shape[0])
+        for _ in range(3):
+            H = net.hidden(X, 1, 0.3, np.random.RandomState(2), rows=mapped)
+            dense_step(net, X, lab_ptr, labels, 1e-2, H=H, dropout=0.3, rows=mapped)
+        nets.append(net)
+    assert nets[0].n_rows == nets[1].n_rows > 1
+    for a, b in zip(
+        by_feature(nets[0]) + nets[0].biases, by_feature(nets[1]) + nets[1].biases
+    ):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
     rng = np.random.RandomState(0)
     n_out, d, n = 2000, 4096, 64
