@@ -153,11 +153,11 @@ class Network:
         if rows:
             return csr_arrays(X)
         data, indices, indptr = csr_arrays(X)
-        rows = self.rows[indices]
-        if grow and not rows.all():
+        mapped = self.rows[indices]
+        if grow and not mapped.all():
             self.add_inputs(indices)
-            rows = self.rows[indices]
-        return data, rows.astype(indptr.dtype, copy=False), indptr
+            mapped = self.rows[indices]
+        return data, mapped.astype(indptr.dtype, copy=False), indptr
 
     def __getstate__(self):
         state = self.__dict__.copy()
