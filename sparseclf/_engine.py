@@ -27,7 +27,7 @@ _MIN_WORK_PER_THREAD = 32768
 _SCORE_BLOCK = 1 << 22
 
 
-def _feature_keys(indices):
+def _row_keys(indices):
     """Sorted ``row << 32 | position`` of a CSR batch's non-zeros (int64).
 
     The input layer's update groups a batch's non-zeros by weight row with them.
@@ -59,30 +59,24 @@ class Network:
         # Glorot uniform, as scikit-learn's MLP, drawn in float32 straight into
         # the weights by a Generator seeded from ``rng``: 10x faster than
         # RandomState's float64 draws (0.46 s -> 0.04 s for 2**18 x 64).
-        gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+        self._gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
         bounds = [
             math.sqrt(6.0 / (fan_in + fan_out))
             for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
         ]
         for k, bound in enumerate(bounds):
-            shape = (sizes[k], sizes[k + 1])
-            for i, dims in enumerate((shape, shape[1:])):
-                if k == 0 and i == 0:
-                    continue  # the first layer's rows are drawn as features come
-                p = gen.random(dims, dtype=np.float32)
-                p *= np.float32(2 * bound)
-                p -= np.float32(bound)
-                (self.weights if i == 0 else self.biases).append(p)
+            if k > 0:  # the first layer's rows are drawn as features come
+                self.weights.append(self._glorot((sizes[k], sizes[k + 1]), bound))
+            self.biases.append(self._glorot((sizes[k + 1],), bound))
         self.weights[-1] = np.ascontiguousarray(self.weights[-1].T)
         # The first layer holds a row only for each feature seen in training
         # (``rows`` maps a feature to its row; row 0 is zero and stands for all
         # the others). A hashed text layer has 2**18 features of which a corpus
         # uses a few tens of thousands (TREC: 34k): memory, drawing and the
         # cache misses of the sparse updates shrink with it.
-        self.n_features = n_features
         self.rows = np.zeros(n_features, dtype=np.int32)
         self.n_rows = 1
-        self._bound0, self._gen = np.float32(bounds[0]), gen
+        self._bound0 = bounds[0]
         self.weights.insert(0, np.zeros((1, sizes[1]), dtype=np.float32))
         # np.zeros, not zeros_like: calloc'd pages stay untouched (and cost
         # neither time nor memory) until a row is first updated, and sparse
@@ -92,6 +86,18 @@ class Network:
         self.m_b = [np.zeros_like(b) for b in self.biases]
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
+
+    def _glorot(self, shape, bound, out=None):
+        """Uniform(-bound, bound) float32 from the network's generator, into
+        ``out`` when given."""
+        out = self._gen.random(shape, dtype=np.float32, out=out)
+        out *= np.float32(2 * bound)
+        out -= np.float32(bound)
+        return out
+
+    @property
+    def n_features(self):
+        return self.rows.shape[0]
 
     def add_inputs(self, features):
         """Give the features among ``features`` that have no row yet one each.
@@ -117,9 +123,7 @@ class Network:
                 grown[:start] = arrays[0][:start]
                 arrays[0] = grown
         W = self.weights[0][start:stop]
-        self._gen.random(dtype=np.float32, out=W)
-        W *= 2 * self._bound0
-        W -= self._bound0
+        self._glorot(W.shape, self._bound0, out=W)
         self.rows[new] = np.arange(start, stop, dtype=np.int32)
         self.n_rows = stop
 
@@ -212,7 +216,7 @@ class Network:
         first-layer row get one (this is the training pass); with ``rows``,
         ``X`` comes from ``to_rows``.
         """
-        H = [_drop(self._first_layer(X, n_threads, True, rows), dropout, rng)]
+        H = [_drop(self._first_layer(X, n_threads, grow=True, rows=rows), dropout, rng)]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H.append(_drop(np.maximum(H[-1] @ W + b, 0), dropout, rng))
         return H
@@ -360,10 +364,10 @@ class Network:
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
         dpre = dH * ((H[0] > 0) * scale)
-        data, X_rows, indptr = self._input_arrays(X, True, rows)
+        data, X_rows, indptr = self._input_arrays(X, grow=True, rows=rows)
         _backprop.input_step(
             data,
-            _feature_keys(X_rows),
+            _row_keys(X_rows),
             indptr,
             dpre,
             self.weights[0],

@@ -6,7 +6,7 @@ Every kernel is race-free, so results do not depend on the number of threads: th
 per-sample phase writes only its own sample's rows, and the update phase gives each
 weight row to one thread, which sums that row's gradient over the batch (the
 batch's pairs grouped by row: a counting sort over the output neurons, a NumPy sort
-of (feature, position) keys for the input layer) and applies Adam to it at once.
+of (row, position) keys for the input layer) and applies Adam to it at once.
 Only the rows touched by the batch are read or written ("lazy" Adam, as PyTorch's
 SparseAdam: bias correction uses the global step).
 """
@@ -48,9 +48,9 @@ def input_step(
 ):
     """Adam on the input-layer rows of the batch's features.
 
-    ``keys`` holds the batch's non-zeros as sorted int64 ``feature << 32 |
-    position`` (``sparseclf._engine._feature_keys``): sorting them grouped
-    by feature is done by NumPy, whose SIMD sort took 0.02 ms for a TREC
+    ``keys`` holds the batch's non-zeros as sorted int64 ``row << 32 |
+    position`` (``sparseclf._engine._row_keys``; a feature's row of ``W``):
+    sorting them grouped by row is done by NumPy, whose SIMD sort took 0.02 ms for a TREC
     batch's 4,600 keys where Pythran's took 0.14 ms. ``dpre`` (n, hidden) is
     the loss gradient at the first layer's pre-activation; row ``j`` of ``W``
     gets gradient ``sum_i X[i, j] * dpre[i]``. ``lr_t`` and ``eps_t`` carry
