@@ -42,6 +42,21 @@ def _threads(work, n_threads):
     return max(1, min(n_threads, work // _MIN_WORK_PER_THREAD))
 
 
+class RowBlock:
+    """Rows ``s:e`` of CSR ``X`` as array views: what a training step reads.
+
+    scipy's row slicing took 31 us a batch, 4 ms of TREC's 0.2 s fit.
+    """
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+
+    def __init__(self, X, s, e):
+        a, b = X.indptr[s], X.indptr[e]
+        self.data, self.indices = X.data[a:b], X.indices[a:b]
+        self.indptr = X.indptr[s : e + 1] - a
+        self.shape = (e - s, X.shape[1])
+
+
 class Network:
     """Weights and Adam moments of a ReLU MLP whose output layer is stored by rows.
 

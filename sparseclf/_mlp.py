@@ -20,7 +20,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from threadpoolctl import threadpool_limits
 
-from sparseclf._engine import Network, active_sets, topk
+from sparseclf._engine import Network, RowBlock, active_sets, topk
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash, effective_n_threads
 
 # Outputs up to this size train densely (every neuron active): hashing cannot save
@@ -544,7 +544,11 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             for s in range(0, n, self.batch_size):
                 e = min(s + self.batch_size, n)
                 total += self._step(
-                    Xe[s:e], pe[s : e + 1] - pe[s], le[pe[s] : pe[e]], rng, n_threads
+                    RowBlock(Xe, s, e),
+                    pe[s : e + 1] - pe[s],
+                    le[pe[s] : pe[e]],
+                    rng,
+                    n_threads,
                 )
             self.n_iter_ += 1
             self.t_ += n
