@@ -209,15 +209,24 @@ class Network:
     def n_outputs(self):
         return self.weights[-1].shape[0]
 
-    def _first_layer(self, X, n_threads, grow=False, rows=False):
-        """ReLU activations of the first (sparse-input) layer, float32."""
+    def _first_layer(self, X, n_threads, grow=False, rows=False, dropout=0.0, rng=None):
+        """ReLU activations of the first (sparse-input) layer, float32.
+
+        With ``dropout``, its masks are hashed from a seed drawn from ``rng``
+        (see ``_backprop.input_forward``).
+        """
         data, rows, indptr = self._input_arrays(X, grow, rows)
+        cut, scale = _dropout_cut(dropout)
+        seed = rng.randint(2**32, dtype=np.uint32) if cut else np.uint32(0)
         return _backprop.input_forward(
             data,
             rows,
             indptr,
             self.weights[0],
             self.biases[0],
+            seed,
+            cut,
+            scale,
             _threads(data.shape[0], n_threads),
         )
 
@@ -225,13 +234,14 @@ class Network:
         """Activations of every hidden layer for CSR ``X``, a list of (n, h_k).
 
         With ``dropout > 0`` (training), each layer's units are zeroed with that
-        probability, masks drawn from ``rng``, and the survivors scaled by
+        probability (the first layer's masks hashed from a seed drawn from
+        ``rng``, the others' drawn from it), and the survivors scaled by
         ``1 / (1 - dropout)`` (inverted dropout: prediction needs no rescaling).
         Later layers read the dropped activations. Features without a
         first-layer row get one (this is the training pass); with ``rows``,
         ``X`` comes from ``to_rows``.
         """
-        H = [_drop(self._first_layer(X, n_threads, grow=True, rows=rows), dropout, rng)]
+        H = [self._first_layer(X, n_threads, True, rows, dropout, rng)]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H.append(_drop(np.maximum(H[-1] @ W + b, 0), dropout, rng))
         return H
@@ -378,23 +388,26 @@ class Network:
             self._dense_adam(
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
-        dpre = dH * ((H[0] > 0) * scale)
         data, X_rows, indptr = self._input_arrays(X, grow=True, rows=rows)
         _backprop.input_step(
             data,
             _row_keys(X_rows),
             indptr,
-            dpre,
+            dH,
+            H[0],
+            scale,
             self.weights[0],
             self.m_w[0],
             self.v_w[0],
+            self.biases[0],
+            self.m_b[0],
+            self.v_b[0],
             lr_t,
             b1,
             b2,
             eps_t,
             _threads(2 * data.shape[0], n_threads),
         )
-        self._adam_bias(0, dpre.sum(axis=0), lr_t, b1, b2, eps_t)
         return loss
 
     def _dense_adam(self, k, grad_w, grad_b, lr_t, beta1, beta2, eps_t):
@@ -446,7 +459,10 @@ def _drop(h, p, rng):
 
 
 def _adam(p, m, v, g, lr_t, beta1, beta2, eps_t):
-    """Dense Adam in place, the same formula as the kernels' lazy one."""
+    """Dense Adam in place: the kernels' lazy update, the same to rounding.
+
+    The kernels multiply by the reciprocal of the denominator where this divides.
+    """
     m *= beta1
     m += (1 - beta1) * g
     v *= beta2

@@ -77,6 +77,18 @@ def dense_step(net, X, lab_ptr, labels, lr, n_threads=1, **kwargs):
     )
 
 
+def hashed_keep(seed, n, h, cut):
+    """The first layer's dropout masks from their definition: unit (i, k) is kept
+    when the top 16 bits of lowbias32(seed + i * h + k), in uint32, are >= cut."""
+    x = np.uint32(seed) + np.arange(n * h, dtype=np.uint32).reshape(n, h)
+    x ^= x >> np.uint32(16)
+    x *= np.uint32(0x7FEB352D)
+    x ^= x >> np.uint32(15)
+    x *= np.uint32(0x846CA68B)
+    x ^= x >> np.uint32(16)
+    return (x >> np.uint32(16)) >= cut
+
+
 def numeric_gradient(loss, p, eps=1e-6):
     """Central differences of ``loss()`` in each entry of ``p`` (changed in place
     and restored)."""
@@ -135,18 +147,21 @@ def test_gradients_match_finite_differences(hidden, multilabel):
 
 @pytest.mark.parametrize("hidden", [(6,), (6, 5)])
 def test_dropout_gradients_match_finite_differences(hidden):
-    # The masks are drawn as the engine draws them (a 16-bit uniform per unit,
-    # layer by layer, from the same RandomState); survivors are scaled by
-    # 1/(1-p), p rounded to a multiple of 2**-16.
+    # The masks are drawn as the engine draws them from the same RandomState:
+    # the first layer's hashed from a 32-bit seed, then a 16-bit uniform per
+    # unit of each later layer; survivors are scaled by 1/(1-p), p rounded to a
+    # multiple of 2**-16.
     p = 0.4
     X, lab_ptr, labels, net = tiny_problem(hidden=hidden, n=8)
     draws = np.random.RandomState(3)
     cut = round(p * 65536)
-    masks = [
-        (np.frombuffer(draws.bytes(16 * h), np.uint16).reshape(8, h) >= cut)
-        * (65536 / (65536 - cut))
-        for h in hidden
+    scale = 65536 / (65536 - cut)
+    masks = [hashed_keep(draws.randint(2**32, dtype=np.uint32), 8, hidden[0], cut)]
+    masks += [
+        np.frombuffer(draws.bytes(16 * h), np.uint16).reshape(8, h) >= cut
+        for h in hidden[1:]
     ]
+    masks = [m * scale for m in masks]
     assert all(0 < (m > 0).mean() < 1 for m in masks)
     w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
@@ -159,6 +174,36 @@ def test_dropout_gradients_match_finite_differences(hidden):
         for q, m in zip(params, moments):
             numeric = numeric_gradient(lambda: numpy_loss(*args, masks), q)
             np.testing.assert_allclose(m / (1 - BETA1), numeric, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.6])
+def test_first_layer_dropout_masks_are_hashed_per_unit(p):
+    rng = np.random.RandomState(0)
+    n, d, h = 4000, 100, 24  # 80k non-zeros: enough work for 2 threads
+    net = Network(d, [h], 3, rng)
+    X = sp.random(n, d, density=0.2, format="csr", random_state=rng, dtype=np.float32)
+    full = net.hidden(X)[0]
+    assert (full > 0).mean() > 0.3
+    cut = round(p * 65536)
+    runs = []
+    for n_threads in (1, 2):
+        draws = np.random.RandomState(5)
+        H = net.hidden(X, n_threads, p, draws)[0]
+        keep = hashed_keep(
+            np.random.RandomState(5).randint(2**32, dtype=np.uint32), n, h, cut
+        )
+        np.testing.assert_array_equal(H[~keep], 0)
+        np.testing.assert_allclose(
+            H[keep], full[keep] * 65536 / (65536 - cut), rtol=1e-6
+        )
+        runs.append(H)
+    np.testing.assert_array_equal(runs[0], runs[1])
+    # About a fraction p of the units dropped, and another seed, other masks.
+    assert abs((~keep).mean() - p) < 0.01
+    other = hashed_keep(
+        np.random.RandomState(6).randint(2**32, dtype=np.uint32), n, h, cut
+    )
+    assert (other != keep).mean() > p * (1 - p)
 
 
 def test_is_finite_finds_one_bad_weight():
