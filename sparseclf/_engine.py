@@ -215,7 +215,7 @@ class Network:
         With ``dropout``, its masks are hashed from a seed drawn from ``rng``
         (see ``_backprop.input_forward``).
         """
-        data, rows, indptr = self._input_arrays(X, grow, rows)
+        data, rows, indptr = self._input_arrays(X, grow=grow, rows=rows)
         cut, scale = _dropout_cut(dropout)
         seed = rng.randint(2**32, dtype=np.uint32) if cut else np.uint32(0)
         return _backprop.input_forward(
@@ -241,7 +241,10 @@ class Network:
         first-layer row get one (this is the training pass); with ``rows``,
         ``X`` comes from ``to_rows``.
         """
-        H = [self._first_layer(X, n_threads, True, rows, dropout, rng)]
+        first = self._first_layer(
+            X, n_threads, grow=True, rows=rows, dropout=dropout, rng=rng
+        )
+        H = [first]
         for W, b in zip(self.weights[1:-1], self.biases[1:-1]):
             H.append(_drop(np.maximum(H[-1] @ W + b, 0), dropout, rng))
         return H
@@ -323,8 +326,9 @@ class Network:
         ``n_pos[i]`` labels first, then its LSH candidates) and the random
         ``pool`` (unique ids) shared by the batch, whose logits and gradients are
         BLAS products; see ``_backprop.output_forward``. Only those output rows,
-        and the input rows of the batch's features, are read and updated; the
-        hidden-to-hidden layers and the first layer's bias get dense Adam.
+        and the input rows of the batch's features, are read and updated (the
+        first layer's bias with them, in ``_backprop.input_step``); the
+        hidden-to-hidden layers get dense Adam.
         ``H``, when given, is ``self.hidden(X, n_threads, dropout, rng, rows)``;
         ``rows``: ``X`` comes from ``to_rows``.
         """
