@@ -206,6 +206,88 @@ def test_first_layer_dropout_masks_are_hashed_per_unit(p):
     assert (other != keep).mean() > p * (1 - p)
 
 
+@pytest.mark.parametrize("multilabel", [False, True])
+@pytest.mark.parametrize("p", [0.0, 0.4])
+def test_dense_epoch_equals_its_steps(multilabel, p):
+    # One kernel call for an epoch against dense_step batch by batch, from the
+    # same weights and RandomState: 50 samples in batches of 16 (the last of 2).
+    X, lab_ptr, labels, net = tiny_problem(
+        n=50, d=30, hidden=(16,), n_out=7, multilabel=multilabel
+    )
+    if multilabel:
+        assert (np.diff(lab_ptr) == 0).any()  # a sample without labels, too
+    steps = pickle.loads(pickle.dumps(net))
+    before = [w.copy() for w in net.weights + net.biases]
+    loss = net.dense_epoch(
+        net.to_rows(X),
+        lab_ptr,
+        labels,
+        16,
+        1e-2,
+        BETA1,
+        BETA2,
+        EPS,
+        1,
+        dropout=p,
+        rng=np.random.RandomState(4),
+    )
+    draws = np.random.RandomState(4)
+    want = []
+    for s in range(0, 50, 16):
+        e = min(s + 16, 50)
+        want.append(
+            dense_step(
+                steps,
+                X[s:e],
+                lab_ptr[s : e + 1] - lab_ptr[s],
+                labels[lab_ptr[s] : lab_ptr[e]],
+                1e-2,
+                dropout=p,
+                rng=draws,
+            )
+        )
+    assert net.step == steps.step == 4
+    np.testing.assert_allclose(loss, np.concatenate(want), rtol=1e-5)
+    for got, ref in zip(
+        net.weights + net.biases + net.m_w + net.v_w,
+        steps.weights + steps.biases + steps.m_w + steps.v_w,
+    ):
+        # The output layer's products are loops here, BLAS there: rounding.
+        np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+    assert not any(np.array_equal(a, b) for a, b in zip(before, net.weights))
+
+
+def test_dense_epoch_gives_identical_results_on_1_and_2_threads():
+    results = []
+    for n_threads in (1, 2):
+        rng = np.random.RandomState(0)
+        n, d = 3000, 400
+        net = Network(d, [32], 20, rng)
+        # 80k non-zeros a batch of 1,000 and 20 x 32 outputs: 2 threads run.
+        X = sp.random(
+            n, d, density=0.2, format="csr", random_state=rng, dtype=np.float32
+        )
+        X = net.to_rows(X)
+        labels = rng.randint(0, 20, n).astype(np.int32)
+        lab_ptr = np.arange(n + 1, dtype=np.int64)
+        loss = net.dense_epoch(
+            X,
+            lab_ptr,
+            labels,
+            1000,
+            1e-3,
+            BETA1,
+            BETA2,
+            EPS,
+            n_threads,
+            dropout=0.5,
+            rng=rng,
+        )
+        results.append([loss, *net.weights, *net.biases])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_is_finite_finds_one_bad_weight():
     _, _, _, net = tiny_problem(hidden=(6, 5))
     assert net.is_finite()

@@ -201,6 +201,39 @@ def test_fit_is_deterministic_and_thread_count_free():
         assert fits[0].loss_curve_ == other.loss_curve_
 
 
+@pytest.mark.parametrize("multilabel", [False, True])
+def test_few_outputs_train_alike_in_dense_epochs_and_steps(monkeypatch, multilabel):
+    # One hidden layer and few outputs take Network.dense_epoch (the output
+    # layer's products as loops); forced off, the same fit runs step by step.
+    from sparseclf import _engine, _mlp
+
+    X, y = make_classification(500, 40, n_informative=10, n_classes=4, random_state=0)
+    if multilabel:
+        y = [[c, (c + 1) % 4] if i % 3 else [] for i, c in enumerate(y)]
+    kw = dict(
+        max_iter=4, random_state=0, batch_size=64, dropout=0.3, learning_rate_init=3e-3
+    )
+    calls = []
+    real = _engine.Network.dense_epoch
+    monkeypatch.setattr(
+        _engine.Network,
+        "dense_epoch",
+        lambda self, *a, **k: calls.append(1) or real(self, *a, **k),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fused = SparseMLPClassifier(**kw).fit(X, y)
+        assert len(calls) == 4
+        monkeypatch.setattr(_mlp, "_FUSED_MAX_OUTPUTS", 0)
+        steps = SparseMLPClassifier(**kw).fit(X, y)
+    assert len(calls) == 4
+    np.testing.assert_allclose(fused.loss_curve_, steps.loss_curve_, rtol=1e-4)
+    np.testing.assert_allclose(
+        fused.predict_proba(X), steps.predict_proba(X), atol=1e-4
+    )
+    assert fused.loss_curve_[-1] < 0.75 * fused.loss_curve_[0]  # it learns
+
+
 def test_dropout_regularises_training_only():
     # More features than samples: the plain network drives its training loss
     # to ~0; dropout keeps it well above (it cannot memorise through any one

@@ -187,6 +187,66 @@ def input_step(
     return np.sum(ahead)
 
 
+# pythran export dense_output(float32[:, :], int64[:], int32[:], float32[:, :], float32[:], float32[:, :], float32[:, :], float32[:], float32[:], float32, float32, float32, float32, int)
+def dense_output(
+    H, lab_ptr, labels, W, b, mW, vW, mb, vb, lr_t, beta1, beta2, eps_t, n_threads
+):
+    """A training step's softmax over every output, and Adam on every output row.
+
+    ``H`` (n, hidden) holds the last hidden activations of a batch whose
+    labels are ``labels[lab_ptr[i]:lab_ptr[i + 1]]`` (each with target ``1 /
+    n_labels``; a sample without labels contributes nothing); ``W`` holds the
+    output layer by rows. The same step as ``output_forward`` and
+    ``output_update`` with every neuron active, in one call. Returns the
+    per-sample losses and ``dH``, the gradient of the mean loss at ``H`` (with
+    the weights before the update).
+    """
+    n, hidden = H.shape[0], H.shape[1]
+    n_out = W.shape[0]
+    inv_n = np.float32(1.0 / n)
+    loss = np.zeros(n, dtype=np.float64)
+    D = np.zeros((n, n_out), dtype=np.float32)
+    dH = np.zeros((n, hidden), dtype=np.float32)
+    # omp parallel for schedule(static) num_threads(n_threads)
+    for i in range(n):
+        a0 = lab_ptr[i]
+        a1 = lab_ptr[i + 1]
+        if a1 > a0:
+            h = H[i]
+            z = D[i]
+            for j in range(n_out):
+                z[j] = np.sum(W[j] * h) + b[j]
+            zmax = np.max(z)
+            target = np.float32(1.0 / (a1 - a0))
+            lsum = 0.0
+            for a in range(a0, a1):
+                lsum += target * (z[labels[a]] - zmax)
+            total = np.float32(0)
+            for j in range(n_out):
+                z[j] = np.exp(z[j] - zmax)
+                total += z[j]
+            loss[i] = np.log(total) - lsum
+            c = inv_n / total
+            for j in range(n_out):
+                z[j] *= c
+            for a in range(a0, a1):
+                z[labels[a]] -= target * inv_n
+            g = dH[i]
+            for j in range(n_out):
+                g += z[j] * W[j]
+    # omp parallel for schedule(static) num_threads(n_threads)
+    for j in range(n_out):
+        g = np.zeros(hidden, dtype=np.float32)
+        gb = 0.0
+        for i in range(n):
+            d = D[i, j]
+            g += d * H[i]
+            gb += d
+        _adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
+        _adam_scalar(b, mb, vb, j, gb, lr_t, beta1, beta2, eps_t)
+    return loss, dH
+
+
 # pythran export active_sets(int32[:, :], int32[:, :], int32[:, :], int64[:], int32[:], int64[:], int64[:], int, int, int, int)
 def active_sets(
     buckets_t,
