@@ -218,6 +218,10 @@ class Network:
         data, rows, indptr = self._input_arrays(X, grow=grow, rows=rows)
         cut, scale = _dropout_cut(dropout)
         seed = rng.randint(2**32, dtype=np.uint32) if cut else np.uint32(0)
+        return self._input_forward(data, rows, indptr, seed, cut, scale, n_threads)
+
+    def _input_forward(self, data, rows, indptr, seed, cut, scale, n_threads):
+        """``_backprop.input_forward`` on the first layer, CSR over its rows."""
         return _backprop.input_forward(
             data,
             rows,
@@ -228,6 +232,28 @@ class Network:
             cut,
             scale,
             _threads(data.shape[0], n_threads),
+        )
+
+    def _input_step(self, data, keys, indptr, dH, H, scale, adam, n_threads):
+        """``_backprop.input_step`` on the first layer and its bias.
+
+        ``adam`` is ``(lr_t, beta1, beta2, eps_t)``, float32.
+        """
+        _backprop.input_step(
+            data,
+            keys,
+            indptr,
+            dH,
+            H,
+            scale,
+            self.weights[0],
+            self.m_w[0],
+            self.v_w[0],
+            self.biases[0],
+            self.m_b[0],
+            self.v_b[0],
+            *adam,
+            _threads(2 * data.shape[0], n_threads),
         )
 
     def hidden(self, X, n_threads=1, dropout=0.0, rng=None, rows=False):
@@ -393,24 +419,15 @@ class Network:
                 k, H[k - 1].T @ dpre, dpre.sum(axis=0), lr_t, b1, b2, eps_t
             )
         data, X_rows, indptr = self._input_arrays(X, grow=True, rows=rows)
-        _backprop.input_step(
+        self._input_step(
             data,
             _row_keys(X_rows),
             indptr,
             dH,
             H[0],
             scale,
-            self.weights[0],
-            self.m_w[0],
-            self.v_w[0],
-            self.biases[0],
-            self.m_b[0],
-            self.v_b[0],
-            lr_t,
-            b1,
-            b2,
-            eps_t,
-            _threads(2 * data.shape[0], n_threads),
+            (lr_t, b1, b2, eps_t),
+            n_threads,
         )
         return loss
 
@@ -463,17 +480,7 @@ class Network:
             lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
             a, z = indptr[s], indptr[e]
             Xd, Xr, ip = data[a:z], rows[a:z], indptr[s : e + 1] - a
-            H = _backprop.input_forward(
-                Xd,
-                Xr,
-                ip,
-                self.weights[0],
-                self.biases[0],
-                seeds[t],
-                cut,
-                scale,
-                _threads(int(z - a), n_threads),
-            )
+            H = self._input_forward(Xd, Xr, ip, seeds[t], cut, scale, n_threads)
             loss[s:e], dH = _backprop.dense_output(
                 H,
                 lab_ptr[s : e + 1] - lab_ptr[s],
@@ -490,24 +497,15 @@ class Network:
                 eps_t,
                 out_threads,
             )
-            _backprop.input_step(
+            self._input_step(
                 Xd,
                 np.sort(keys[a:z]),
                 ip,
                 dH,
                 H,
                 scale,
-                self.weights[0],
-                self.m_w[0],
-                self.v_w[0],
-                self.biases[0],
-                self.m_b[0],
-                self.v_b[0],
-                lr_t,
-                b1,
-                b2,
-                eps_t,
-                _threads(2 * int(z - a), n_threads),
+                (lr_t, b1, b2, eps_t),
+                n_threads,
             )
         return loss
 
