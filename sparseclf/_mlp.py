@@ -690,9 +690,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.n_rebuilds_ += 1
 
     def _dense_epoch(self, X, lab_ptr, labels, rng, n_threads):
-        """The steps of an epoch in one kernel call; returns the summed loss.
+        """An epoch through ``Network.dense_epoch``; returns the summed loss.
 
-        For one hidden layer and a dense output layer (``_step`` otherwise).
+        For one hidden layer and few outputs (``_step`` otherwise). The loss is
+        checked once the epoch is done, not after each step.
         """
         loss = self._net.dense_epoch(
             X,
