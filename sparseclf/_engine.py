@@ -400,12 +400,7 @@ class Network:
             pool,
             np.ascontiguousarray(dzp.T @ Hl),
             dzp.sum(axis=0),
-            W,
-            b,
-            self.m_w[-1],
-            self.v_w[-1],
-            self.m_b[-1],
-            self.v_b[-1],
+            *self._layer_state(-1),
             lr_t,
             b1,
             b2,
@@ -454,7 +449,6 @@ class Network:
         0.03 s of TREC's 0.12 s of steps. ``X`` comes from ``to_rows``;
         ``(lab_ptr, labels)`` are its labels. Returns the per-sample losses.
         """
-        data, rows, indptr = csr_arrays(X)
         lab_ptr = np.ascontiguousarray(lab_ptr, dtype=np.int64)
         labels = np.ascontiguousarray(labels, dtype=np.int32)
         n = X.shape[0]
@@ -466,31 +460,18 @@ class Network:
             else np.zeros(n_steps, dtype=np.uint32)
         )
         b1, b2 = np.float32(beta1), np.float32(beta2)
-        W, b = self.weights[-1], self.biases[-1]
-        # ``_row_keys`` of every batch at once (each batch sorts its slice):
-        # positions count from the batch's first non-zero.
-        starts = indptr[:-1:batch_size]
-        sizes = np.diff(np.append(starts, indptr[-1]))
-        keys = rows.astype(np.int64) << 32
-        keys |= np.arange(keys.shape[0]) - np.repeat(starts, sizes)
-        out_threads = _threads(batch_size * (3 + W.size // 8), n_threads)
+        out_threads = _threads(batch_size * (3 + self.weights[-1].size // 8), n_threads)
         loss = np.empty(n)
         for t, s in enumerate(range(0, n, batch_size)):
             e = min(s + batch_size, n)
             lr_t, eps_t = self.adam_constants(lr, beta1, beta2, eps)
-            a, z = indptr[s], indptr[e]
-            Xd, Xr, ip = data[a:z], rows[a:z], indptr[s : e + 1] - a
-            H = self._input_forward(Xd, Xr, ip, seeds[t], cut, scale, n_threads)
+            data, rows, indptr = csr_arrays(RowBlock(X, s, e))
+            H = self._input_forward(data, rows, indptr, seeds[t], cut, scale, n_threads)
             loss[s:e], dH = _backprop.dense_output(
                 H,
                 lab_ptr[s : e + 1] - lab_ptr[s],
                 labels[lab_ptr[s] : lab_ptr[e]],
-                W,
-                b,
-                self.m_w[-1],
-                self.v_w[-1],
-                self.m_b[-1],
-                self.v_b[-1],
+                *self._layer_state(-1),
                 lr_t,
                 b1,
                 b2,
@@ -498,9 +479,9 @@ class Network:
                 out_threads,
             )
             self._input_step(
-                Xd,
-                np.sort(keys[a:z]),
-                ip,
+                data,
+                _row_keys(rows),
+                indptr,
                 dH,
                 H,
                 scale,
@@ -508,6 +489,17 @@ class Network:
                 n_threads,
             )
         return loss
+
+    def _layer_state(self, k):
+        """Layer ``k``'s weights, bias and their Adam moments, in kernel order."""
+        return (
+            self.weights[k],
+            self.biases[k],
+            self.m_w[k],
+            self.v_w[k],
+            self.m_b[k],
+            self.v_b[k],
+        )
 
     def _dense_adam(self, k, grad_w, grad_b, lr_t, beta1, beta2, eps_t):
         _adam(
