@@ -18,10 +18,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-from threadpoolctl import threadpool_limits
 
 from sparseclf._engine import Network, RowBlock, active_sets, topk
-from sparseclf._lsh import DWTAHash, LSHTables, SimHash, effective_n_threads
+from sparseclf._lsh import (
+    DWTAHash,
+    LSHTables,
+    SimHash,
+    effective_n_threads,
+    threadpool_controller,
+)
 
 # Outputs up to this size train densely (every neuron active): hashing cannot save
 # much there and costs accuracy.
@@ -486,7 +491,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         # (23.6 vs 0.73 ms per step). A dense output layer (output_sparsity=1.0)
         # keeps BLAS's threads for its large products.
         dense = self.output_sparsity == 1.0
-        with threadpool_limits(limits=None if dense else 1, user_api="blas"):
+        limits = None if dense else 1
+        with threadpool_controller().limit(limits=limits, user_api="blas"):
             return self._fit_epochs(X, y, classes, first, epochs)
 
     def _fit_epochs(self, X, y, classes, first, epochs):

@@ -201,6 +201,36 @@ def test_fit_is_deterministic_and_thread_count_free():
         assert fits[0].loss_curve_ == other.loss_curve_
 
 
+@pytest.mark.parametrize("output_sparsity", [0.5, 1.0])
+def test_fit_limits_blas_threads_only_while_sparse(monkeypatch, output_sparsity):
+    # Sparse steps' small BLAS products run on one thread (see _fit); a dense
+    # output layer keeps the user's limit, and the limit is restored after.
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("threadpoolctl finds no BLAS library to limit")
+    seen = []
+    fit_epochs = SparseMLPClassifier._fit_epochs
+
+    def spy(self, *args, **kwargs):
+        seen.append(blas_threads())
+        return fit_epochs(self, *args, **kwargs)
+
+    monkeypatch.setattr(SparseMLPClassifier, "_fit_epochs", spy)
+    X, y = make_classification(200, 20, n_classes=3, n_informative=6, random_state=0)
+    clf = SparseMLPClassifier(max_iter=2, output_sparsity=output_sparsity)
+    with threadpool_limits(limits=2, user_api="blas"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+            clf.partial_fit(X, y)
+        assert blas_threads() == {2}
+    assert seen == [{1}, {1}] if output_sparsity < 1 else [{2}, {2}]
+
+
 @pytest.mark.parametrize("multilabel", [False, True])
 def test_few_outputs_train_alike_in_dense_epochs_and_steps(monkeypatch, multilabel):
     # One hidden layer and few outputs take Network.dense_epoch (the output
