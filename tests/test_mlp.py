@@ -132,6 +132,26 @@ def test_exact_topk_equals_a_full_sort(monkeypatch, k):
     assert labels[0, 0] == clf.classes_[10]
 
 
+@pytest.mark.parametrize("k", [1, 4])
+def test_exact_topk_of_few_outputs_equals_a_full_sort(k):
+    # With at most k + _SHORTLIST_EXTRA outputs, every output is re-scored in
+    # float64 directly (no float32 shortlist); ties still go to the lower index.
+    X, y = wide_separable(n_classes=5, n_samples=300)
+    clf = SparseMLPClassifier(max_iter=2, random_state=0).fit(X, y)
+    W, b = clf._net.weights[-1], clf._net.biases[-1]
+    best = np.searchsorted(clf.classes_, clf.predict(X[:1]))[0]
+    W[[0, 4]] = W[best]
+    b[[0, 4]] = b[best]
+    labels, scores = clf.predict_topk(X[:100], k=k)
+    Z = clf.decision_function(X[:100])
+    cols = np.broadcast_to(np.arange(Z.shape[1]), Z.shape)
+    order = np.lexsort((cols, -Z), axis=1)[:, :k]
+    np.testing.assert_array_equal(labels, clf.classes_[order])
+    np.testing.assert_allclose(scores, np.take_along_axis(Z, order, 1), rtol=1e-12)
+    assert labels[0, 0] == clf.classes_[0]
+    np.testing.assert_array_equal(clf.predict(X[:100]), labels[:, 0])
+
+
 def test_multilabel_learns_and_representations_agree():
     X, Y = make_extreme_classification(
         3000, 2000, 1500, nnz_per_sample=30, signal=0.8, label_noise=0.0, random_state=0

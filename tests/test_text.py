@@ -168,6 +168,59 @@ def test_prediction_methods_agree(corpus, fitted):
     assert clf.predict(["the coach and the striker scored a goal"])[0] == "sport"
 
 
+@pytest.mark.parametrize(
+    "params, trusted, checks",
+    [
+        ({}, True, 0),
+        ({"norm": "l1"}, True, 0),
+        ({"norm": None, "binary": True}, True, 0),
+        ({"sublinear_tf": True}, False, 2),
+        # float64 features: the network converts them, through validate_data.
+        ({"vectorizer": HashingVectorizer(n_features=2**12)}, True, 2),
+        ({"vectorizer": TfidfVectorizer()}, False, 2),
+    ],
+)
+def test_predictions_skip_only_checks_a_hashing_vectorizer_makes_needless(
+    monkeypatch, corpus, params, trusted, checks
+):
+    # A HashingVectorizer's features are normalised without normalize()'s
+    # check_array and, float32, reach the network without validate_data: the
+    # same values and predictions as the checked path, which the others take.
+    X, y, X_test, _ = corpus
+    clf = TextClassifier(**{**FAST, **params}).fit(X, y)
+    Xt, was_trusted = clf._features(X_test)
+    assert was_trusted == trusted
+    expected = clf.vectorizer_.transform(X_test)
+    assert (Xt != expected).nnz == 0 and Xt.dtype == expected.dtype
+    checked = clf.classifier_.predict_proba(expected)
+    calls = []
+    validate = SparseMLPClassifier._validate_X
+    monkeypatch.setattr(
+        SparseMLPClassifier,
+        "_validate_X",
+        lambda self, X, reset: calls.append(1) or validate(self, X, reset),
+    )
+    np.testing.assert_array_equal(clf.predict_proba(X_test), checked)
+    np.testing.assert_array_equal(
+        clf.predict(X_test), clf.classes_[checked.argmax(axis=1)]
+    )
+    assert len(calls) == checks
+
+
+def test_trusted_features_of_the_wrong_shape_are_still_checked(fitted):
+    from sparseclf._mlp import _TRUSTED_FEATURES
+
+    token = _TRUSTED_FEATURES.set(True)
+    try:
+        wide = sp.random(2, 2**12 + 1, density=0.01, format="csr", dtype=np.float32)
+        with pytest.raises(ValueError, match="features"):
+            fitted.classifier_.predict(wide)
+        with pytest.raises(ValueError, match="NaN|infinity"):
+            fitted.classifier_.predict(np.full((1, 2**12), np.nan, np.float32))
+    finally:
+        _TRUSTED_FEATURES.reset(token)
+
+
 def test_input_containers_agree(corpus, fitted):
     _, _, X_test, _ = corpus
     expected = fitted.predict_proba(X_test)
