@@ -314,6 +314,25 @@ class Network:
         Wc = self.weights[-1][cand].astype(np.float64)  # (n, c, hidden)
         return np.einsum("nch,nh->nc", Wc, H64) + self.biases[-1][cand]
 
+    def rerank(self, H64, cand, k):
+        """The ``k`` best of each row's candidates ``cand`` by exact logits.
+
+        Returns ``(labels, scores)``, best first, ties to the lower position in
+        ``cand``. Rows go in blocks of at most ``_SCORE_BLOCK`` gathered weights:
+        ``rescore`` copies each candidate's weight row, (n, c, hidden) float64,
+        which for 100,000 rows and 108 candidates of 128 units was 11 GB.
+        """
+        n, c = cand.shape
+        k = min(k, c)
+        labels = np.empty((n, k), dtype=np.int64)
+        scores = np.empty((n, k))
+        step = max(1, _SCORE_BLOCK // (c * H64.shape[1]))
+        for r0 in range(0, n, step):
+            rows = slice(r0, min(r0 + step, n))
+            pos, scores[rows] = topk(self.rescore(H64[rows], cand[rows]), k)
+            labels[rows] = np.take_along_axis(cand[rows], pos, axis=1)
+        return labels, scores
+
     def logits(self, H64):
         """Scores of all output neurons, (n, n_outputs) float64."""
         out = np.empty((H64.shape[0], self.n_outputs))

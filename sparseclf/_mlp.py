@@ -1037,9 +1037,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         if k_short == n_out:
             # Every output is on the shortlist: no float32 pass to choose it
             # (half the time of predicting one document with few classes).
-            short = np.broadcast_to(np.arange(n_out), (n, n_out))
-            pos, scores = topk(self._net.rescore(H, short), k)
-            return np.take_along_axis(short, pos, axis=1), scores
+            return self._net.rerank(H, np.broadcast_to(np.arange(n_out), (n, n_out)), k)
         short = np.empty((n, k_short), dtype=np.int64)
         best = None
         for rows, cols, Z in self._net.logit_blocks(H, exact=False):
@@ -1051,8 +1049,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
                 best = _merge_above(Z, cols.start, *best)
             if cols.stop == n_out:
                 short[rows] = best[0]
-        pos, scores = topk(self._net.rescore(H, short), k)
-        return np.take_along_axis(short, pos, axis=1), scores
+        return self._net.rerank(H, short, k)
 
     def _topk_lsh(self, H, k):
         n_threads = effective_n_threads(self.n_jobs)
