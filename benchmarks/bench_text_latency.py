@@ -37,7 +37,7 @@ from sklearn import config_context
 import sparseclf
 from sparseclf import TextClassifier
 from sparseclf._lsh import effective_n_threads
-from sparseclf._mlp import _TRUSTED_FEATURES
+from sparseclf._mlp import trusted_features
 from sparseclf._text import _check_documents
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sst2"
@@ -90,11 +90,8 @@ def main():
 
     def on_trusted_features(func):
         def call(doc):
-            token = _TRUSTED_FEATURES.set(True)
-            try:
+            with trusted_features():
                 return func(features[id(doc)])
-            finally:
-                _TRUSTED_FEATURES.reset(token)
 
         return call
 

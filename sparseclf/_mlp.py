@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """SparseMLPClassifier: an MLP whose wide output layer trains on LSH-sampled neurons."""
 
+import contextlib
 import contextvars
 import math
 import time
@@ -70,6 +71,16 @@ _PRIME = 2147483647
 # input for a dataframe), twice the network's own time for one document. A
 # context variable, so concurrent calls from other threads are not affected.
 _TRUSTED_FEATURES = contextvars.ContextVar("_TRUSTED_FEATURES", default=False)
+
+
+@contextlib.contextmanager
+def trusted_features(trusted=True):
+    """Within, predict methods take ``_TRUSTED_FEATURES`` to be ``trusted``."""
+    token = _TRUSTED_FEATURES.set(trusted)
+    try:
+        yield
+    finally:
+        _TRUSTED_FEATURES.reset(token)
 
 
 def _is_label_lists(y):

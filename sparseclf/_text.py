@@ -21,7 +21,7 @@ from sklearn.utils.sparsefuncs_fast import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from sparseclf._mlp import _TRUSTED_FEATURES, SparseMLPClassifier
+from sparseclf._mlp import SparseMLPClassifier, trusted_features
 
 _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # max_iter="auto": epochs that show the network about this many documents (at
@@ -538,11 +538,8 @@ random_state, verbose
         # (see benchmarks/bench_text_latency.py).
         with config_context(assume_finite=True, skip_parameter_validation=True):
             Xt, trusted = self._features(X)
-            token = _TRUSTED_FEATURES.set(trusted)
-            try:
+            with trusted_features(trusted):
                 return getattr(self.classifier_, method)(Xt, *args, **kwargs)
-            finally:
-                _TRUSTED_FEATURES.reset(token)
 
     def _features(self, X):
         """``vectorizer_.transform(X)``, and whether a HashingVectorizer made it.

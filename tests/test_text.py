@@ -208,17 +208,14 @@ def test_predictions_skip_only_checks_a_hashing_vectorizer_makes_needless(
 
 
 def test_trusted_features_of_the_wrong_shape_are_still_checked(fitted):
-    from sparseclf._mlp import _TRUSTED_FEATURES
+    from sparseclf._mlp import trusted_features
 
-    token = _TRUSTED_FEATURES.set(True)
-    try:
-        wide = sp.random(2, 2**12 + 1, density=0.01, format="csr", dtype=np.float32)
+    wide = sp.random(2, 2**12 + 1, density=0.01, format="csr", dtype=np.float32)
+    with trusted_features():
         with pytest.raises(ValueError, match="features"):
             fitted.classifier_.predict(wide)
         with pytest.raises(ValueError, match="NaN|infinity"):
             fitted.classifier_.predict(np.full((1, 2**12), np.nan, np.float32))
-    finally:
-        _TRUSTED_FEATURES.reset(token)
 
 
 def test_input_containers_agree(corpus, fitted):
