@@ -138,6 +138,47 @@ def test_exact_topk_equals_a_full_sort(monkeypatch, n_classes, k, copies):
     np.testing.assert_array_equal(clf.predict(X[:300]), labels[:, 0])
 
 
+def test_prediction_in_row_blocks_equals_the_whole_batch(monkeypatch):
+    # Blocks of 7 rows (the last one partial): every prediction method gives
+    # what one block of all rows gives, and never sees more than 7 rows at once.
+    # Labels are equal; scores to float64 BLAS rounding, which depends on the
+    # number of rows in a product.
+    X, Y = make_extreme_classification(
+        600, 500, 300, nnz_per_sample=20, signal=0.8, random_state=0
+    )
+    clf = SparseMLPClassifier(
+        hidden_layer_sizes=(32, 16), max_iter=2, output_sparsity=0.2, random_state=0
+    ).fit(X, Y)
+    assert clf._tables is not None  # a sparse output layer: exact=False works
+
+    def predictions():
+        return [
+            clf.predict(X[:60]).toarray(),
+            clf.predict_proba(X[:60]),
+            clf.decision_function(X[:60]),
+            *clf.predict_topk(X[:60], 4),
+            *clf.predict_topk(X[:60], 4, exact=False),
+        ]
+
+    whole = predictions()
+    seen = []
+    hidden64 = clf._net.hidden64
+
+    def spy(X, n_threads=1):
+        seen.append(X.shape[0])
+        return hidden64(X, n_threads)
+
+    monkeypatch.setattr(clf._net, "hidden64", spy)
+    monkeypatch.setattr("sparseclf._mlp._PREDICT_ROWS", 7)
+    for a, b in zip(predictions(), whole):
+        assert a.dtype == b.dtype
+        if a.dtype.kind == "f":
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+        else:
+            np.testing.assert_array_equal(a, b)
+    assert seen == ([7] * 8 + [4]) * 5
+
+
 def test_multilabel_learns_and_representations_agree():
     X, Y = make_extreme_classification(
         3000, 2000, 1500, nnz_per_sample=30, signal=0.8, label_noise=0.0, random_state=0
