@@ -904,9 +904,6 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         """Yield ``(rows, H)``: the last hidden activations of CSR ``X`` (float64)
         by blocks of at most ``_PREDICT_ROWS`` rows."""
         n = X.shape[0]
-        if n <= _PREDICT_ROWS:
-            yield slice(0, n), self._hidden(X)
-            return
         for s in range(0, n, _PREDICT_ROWS):
             e = min(s + _PREDICT_ROWS, n)
             yield slice(s, e), self._hidden(RowBlock(X, s, e))
@@ -914,15 +911,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     def _topk_blocks(self, X, k, method):
         """``method(H, k)`` (``_topk_exact`` or ``_topk_lsh``) over ``X``'s row
         blocks: ``(labels, scores)``, each (n_samples, k)."""
-        n = X.shape[0]
-        top = scores = None
-        for rows, H in self._hidden_blocks(X):
-            t, sc = method(H, k)
-            if top is None:
-                top = np.empty((n, k), dtype=t.dtype)
-                scores = np.empty((n, k), dtype=sc.dtype)
-            top[rows], scores[rows] = t, sc
-        return top, scores
+        tops, scores = zip(*(method(H, k) for _, H in self._hidden_blocks(X)))
+        return np.concatenate(tops), np.concatenate(scores)
 
     def _check_predict_X(self, X):
         check_is_fitted(self, "_net")
@@ -931,6 +921,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             and sp.issparse(X)
             and X.format == "csr"
             and X.dtype == np.float32
+            and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
         ):
             return X
