@@ -33,7 +33,10 @@ accuracy with its min-max and the median fit time; latency is the first fit's.
 One fit is not enough to rank methods within half a point. Prints a Markdown
 table per data set and the issue's targets, computed from numbers measured in
 the same run (means and medians): accuracy >= fastText's, fit time <= 2x
-fastText's, >= 20x faster than MLPClassifier at >= its accuracy.
+fastText's, >= 20x faster than MLPClassifier at >= its accuracy. Each accuracy
+difference comes with a 95% interval from a paired bootstrap over the test
+documents (each document scored by its share of correct fits): how much of the
+difference one test set of that size can show by chance.
 
     python benchmarks/bench_text.py                     # all (about 30 min)
     python benchmarks/bench_text.py --datasets trec     # one
@@ -232,11 +235,11 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
         f"\n### {name}: {len(X_train):,} training / {len(X_test):,} test documents, "
         f"{len(np.unique(y_train))} classes (load average {os.getloadavg()[0]:.1f})\n"
     )
-    results = {}
+    results, correct = {}, {}
     for label, proto, note, repeated in methods(
         X_train, y_train, skip_mlp, has_fasttext
     ):
-        accuracies, times = [], []
+        accuracies, times, hits = [], [], []
         for seed in range(repeats if repeated else 1):
             model = seeded(proto, seed) if repeated else proto
             with warnings.catch_warnings():
@@ -244,7 +247,8 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
                 t0 = time.perf_counter()
                 model.fit(X_train, y_train)
                 times.append(time.perf_counter() - t0)
-            accuracies.append(float(np.mean(model.predict(X_test) == y_test)))
+            hits.append(model.predict(X_test) == y_test)
+            accuracies.append(float(np.mean(hits[-1])))
             if seed == 0:
                 p50 = latency_p50(model, X_test)
                 note = note_of(label, model, note)
@@ -255,6 +259,7 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
             note,
             (min(accuracies), max(accuracies), len(accuracies)),
         )
+        correct[label] = np.mean(hits, axis=0)  # each document's share of fits
     print(
         "| method | accuracy (mean) | min-max, fits | fit s (median) "
         "| predict p50 ms | notes |"
@@ -263,31 +268,50 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
     for label, (accuracy, fit_s, p50, note, (lo, hi, k)) in results.items():
         spread = f"{lo:.4f}-{hi:.4f}, {k}" if k > 1 else "1 fit"
         print(
-            f"| {label} | {accuracy:.4f} | {spread} | {fit_s:.1f} | {p50:.3f} "
+            f"| {label} | {accuracy:.4f} | {spread} | {fit_s:.3g} | {p50:.3f} "
             f"| {note} |"
         )
     print()
-    targets(results)
+    targets(results, correct)
 
 
-def targets(results):
-    ours_acc, ours_s = results["TextClassifier (sparseclf)"][:2]
+def paired_interval(a, b, n_boot=2000, seed=0):
+    """95% interval of ``mean(a - b)``, a paired bootstrap over the documents.
+
+    ``a`` and ``b`` hold each test document's share of correct fits for two
+    methods: the interval says how far the test set's sampling alone moves the
+    difference of their accuracies.
+    """
+    d = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = [d[rng.integers(0, d.size, d.size)].mean() for _ in range(n_boot)]
+    return np.percentile(means, [2.5, 97.5])
+
+
+def targets(results, correct):
+    ours = "TextClassifier (sparseclf)"
+    ours_acc, ours_s = results[ours][:2]
+
+    def gap(label, acc):
+        lo, hi = paired_interval(correct[ours], correct[label])
+        return f"accuracy {ours_acc - acc:+.4f} (95% interval {lo:+.4f} to {hi:+.4f})"
+
     for label in ("fastText, defaults", "fastText, tuned"):
         if label in results:
             acc, fit_s = results[label][:2]
             print(
-                f"- vs {label}: accuracy {ours_acc - acc:+.4f} "
+                f"- vs {label}: {gap(label, acc)} "
                 f"({'met' if ours_acc >= acc else 'MISSED'}: >= fastText), fit "
                 f"time x{ours_s / fit_s:.2f} "
                 f"({'met' if ours_s <= 2 * fit_s else 'MISSED'}: <= 2x)"
             )
-    if "tf-idf + MLPClassifier" in results:
-        acc, fit_s = results["tf-idf + MLPClassifier"][:2]
+    label = "tf-idf + MLPClassifier"
+    if label in results:
+        acc, fit_s = results[label][:2]
         met = fit_s >= 20 * ours_s and ours_acc >= acc
         print(
-            f"- vs tf-idf + MLPClassifier: {fit_s / ours_s:.1f}x faster, accuracy "
-            f"{ours_acc - acc:+.4f} ({'met' if met else 'MISSED'}: >= 20x faster "
-            "at >= its accuracy)"
+            f"- vs {label}: {fit_s / ours_s:.1f}x faster, {gap(label, acc)} "
+            f"({'met' if met else 'MISSED'}: >= 20x faster at >= its accuracy)"
         )
 
 
