@@ -239,7 +239,7 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
     for label, proto, note, repeated in methods(
         X_train, y_train, skip_mlp, has_fasttext
     ):
-        accuracies, times, hits = [], [], []
+        times, hits = [], []
         for seed in range(repeats if repeated else 1):
             model = seeded(proto, seed) if repeated else proto
             with warnings.catch_warnings():
@@ -248,18 +248,19 @@ def run(name, data, skip_mlp, has_fasttext, repeats):
                 model.fit(X_train, y_train)
                 times.append(time.perf_counter() - t0)
             hits.append(model.predict(X_test) == y_test)
-            accuracies.append(float(np.mean(hits[-1])))
             if seed == 0:
                 p50 = latency_p50(model, X_test)
                 note = note_of(label, model, note)
+        hits = np.array(hits)  # (fits, test documents)
+        accuracies = hits.mean(axis=1)
         results[label] = (
-            float(np.mean(accuracies)),
+            float(accuracies.mean()),
             float(np.median(times)),
             p50,
             note,
-            (min(accuracies), max(accuracies), len(accuracies)),
+            (accuracies.min(), accuracies.max(), len(accuracies)),
         )
-        correct[label] = np.mean(hits, axis=0)  # each document's share of fits
+        correct[label] = hits.mean(axis=0)  # each document's share of fits
     print(
         "| method | accuracy (mean) | min-max, fits | fit s (median) "
         "| predict p50 ms | notes |"
