@@ -35,9 +35,9 @@ def run_demo(quick=False):
     CLIError
         If the kernels are not the compiled ones.
     """
-    from sparseclf._kernels import _backprop, _dwta, _simhash, _tables, load
+    from sparseclf._kernels import _backprop, _dwta, _murmur, _simhash, _tables, load
 
-    modules = (_backprop, _dwta, _simhash, _tables)
+    modules = (_backprop, _dwta, _murmur, _simhash, _tables)
     if not all(hasattr(m, "__pythran__") for m in modules):
         # A pure-Python build runs, but hundreds of times slower: the numbers
         # below would mislead.

@@ -11,13 +11,14 @@ import pytest
 from sparseclf._kernels import (
     _backprop,
     _dwta,
+    _murmur,
     _simhash,
     _tables,
     cpu_has_avx2_fma,
     load,
 )
 
-KERNELS = [_backprop, _dwta, _simhash, _tables]
+KERNELS = [_backprop, _dwta, _murmur, _simhash, _tables]
 if cpu_has_avx2_fma():
     # Built for every x86-64 install; an ImportError here fails the suite.
     from sparseclf._kernels import _backprop_avx2, _dwta_avx2
@@ -99,3 +100,15 @@ def test_compiled_tables_match_source():
         want = src.build_tables(buckets_t, 8, 10, fifo, seeds, 1)
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w)
+
+
+def test_compiled_murmur_matches_source():
+    src = _load_source("_murmur")
+    tokens = ["", "a", "ab", "abc", "abcd", "naïve", "日本", "😀x", "hello"]
+    text = np.frombuffer(" ".join(tokens).encode("utf-8"), dtype=np.uint8)
+    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
+    counts = np.array([4, 0, 5], dtype=np.int64)
+    with np.errstate(over="ignore"):  # NumPy warns on uint32 wrap-around
+        want = src.ngram_hashes(text, lengths, counts, 1, 3)
+    for got, expected in zip(_murmur.ngram_hashes(text, lengths, counts, 1, 3), want):
+        np.testing.assert_array_equal(got, expected)
