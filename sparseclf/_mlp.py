@@ -64,6 +64,10 @@ _HUB_DECAY = 0.9
 # Exact prediction shortlists this many labels beyond k in float32, then re-ranks
 # them in float64.
 _SHORTLIST_EXTRA = 8
+# ... unless the rows to predict have at most this many scores in all: then every
+# one is scored in float64 at once (predicting one 20 Newsgroups message: 40-60 us
+# of the shortlist's float32 pass and top-k saved, 0.45 -> 0.41 ms).
+_EXACT_ALL_MAX_SCORES = 1024
 # Prediction goes through the samples in blocks of this many rows, so its memory
 # (hidden activations, LSH candidates and their scores) does not grow with
 # n_samples: predict_topk(exact=False) on 200,000 rows peaked at 1.3 GB at once.
@@ -1064,7 +1068,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         """
         n, n_out = H.shape[0], self._net.n_outputs
         k_short = min(n_out, k + _SHORTLIST_EXTRA)
-        if k_short == n_out:
+        if k_short == n_out or n * n_out <= _EXACT_ALL_MAX_SCORES:
             # Every output is on the shortlist: no float32 pass to choose it
             # (half the time of predicting one document with few classes).
             return self._net.rerank(H, np.broadcast_to(np.arange(n_out), (n, n_out)), k)

@@ -17,6 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
 from sparseclf import SparseMLPClassifier
+from sparseclf._engine import Network
 from sparseclf.datasets import make_extreme_classification
 from sparseclf.metrics import ndcg_at_k, precision_at_k
 
@@ -136,6 +137,32 @@ def test_exact_topk_equals_a_full_sort(monkeypatch, n_classes, k, copies):
     # Sample 0's best class now has copies: the lowest index comes first.
     assert labels[0, 0] == clf.classes_[min(copies[0], best)]
     np.testing.assert_array_equal(clf.predict(X[:300]), labels[:, 0])
+
+
+def test_exact_topk_of_few_scores_skips_the_shortlist(monkeypatch):
+    # One row of 20 classes is 20 scores: all scored in float64 at once, without
+    # the float32 pass (logit_blocks); the same labels as in a batch of 60 rows,
+    # which shortlists k + 8 classes first, and as a full sort.
+    X, y = wide_separable(n_classes=20, n_samples=300)
+    clf = SparseMLPClassifier(max_iter=2, random_state=0).fit(X, y)
+    batch_labels, batch_scores = clf.predict_topk(X[:60], k=3)
+    calls = []
+    blocks = Network.logit_blocks
+    monkeypatch.setattr(
+        Network,
+        "logit_blocks",
+        lambda self, H, exact=True: calls.append(exact) or blocks(self, H, exact),
+    )
+    for i in range(60):
+        labels, scores = clf.predict_topk(X[i : i + 1], k=3)
+        np.testing.assert_array_equal(labels[0], batch_labels[i])
+        np.testing.assert_allclose(scores[0], batch_scores[i], rtol=1e-12)
+        assert clf.predict(X[i : i + 1])[0] == batch_labels[i, 0]
+    assert False not in calls  # no float32 shortlist pass for one row
+    Z = clf.decision_function(X[:60])
+    cols = np.broadcast_to(np.arange(20), Z.shape)
+    order = np.lexsort((cols, -Z), axis=1)[:, :3]
+    np.testing.assert_array_equal(batch_labels, clf.classes_[order])
 
 
 def test_prediction_in_row_blocks_equals_the_whole_batch(monkeypatch):
