@@ -60,17 +60,12 @@ def hashing_transform(vectorizer, X, norm=True):
         preprocess = vectorizer.build_preprocessor()
         tokenize = vectorizer.build_tokenizer()
         stop_words = vectorizer.get_stop_words()
-        if stop_words is None:
 
-            def analyze(doc):
-                return tokenize(preprocess(decode(doc)))
-
-        else:
-
-            def analyze(doc):
-                return [
-                    w for w in tokenize(preprocess(decode(doc))) if w not in stop_words
-                ]
+        def analyze(doc):
+            tokens = tokenize(preprocess(decode(doc)))
+            if stop_words is None:
+                return tokens
+            return [w for w in tokens if w not in stop_words]
 
     parts = []
     for s in range(0, n, _CHUNK):
@@ -85,9 +80,7 @@ def hashing_transform(vectorizer, X, norm=True):
                 vectorizer.norm = None
             return vectorizer.transform(X)
         parts.append(part)
-    indices = np.concatenate([i for i, _, _ in parts])
-    negative = np.concatenate([neg for _, neg, _ in parts])
-    counts = np.concatenate([c for _, _, c in parts])
+    indices, negative, counts = (np.concatenate(a) for a in zip(*parts))
     values = np.ones(indices.shape[0], dtype=vectorizer.dtype)
     if vectorizer.alternate_sign:
         values[negative] = -1

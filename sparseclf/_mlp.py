@@ -1069,8 +1069,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         n, n_out = H.shape[0], self._net.n_outputs
         k_short = min(n_out, k + _SHORTLIST_EXTRA)
         if k_short == n_out or n * n_out <= _EXACT_ALL_MAX_SCORES:
-            # Every output is on the shortlist: no float32 pass to choose it
-            # (half the time of predicting one document with few classes).
+            # Every output fits on the shortlist, or the rows hold few scores in
+            # all: no float32 pass to choose it (half the time of predicting
+            # one document with few classes).
             return self._net.rerank(H, np.broadcast_to(np.arange(n_out), (n, n_out)), k)
         short = np.empty((n, k_short), dtype=np.int64)
         best = None

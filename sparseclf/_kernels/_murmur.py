@@ -12,10 +12,15 @@ so the features are the same (see ``sparseclf._hashing``).
 import numpy as np
 
 
+def _scramble(k):
+    """MurmurHash3's mixing of one 4-byte block (or the tail) before it enters h."""
+    k *= np.uint32(0xCC9E2D51)
+    k = (k << np.uint32(15)) | (k >> np.uint32(17))
+    return k * np.uint32(0x1B873593)
+
+
 def _murmur3(text, start, end):
     """MurmurHash3 (x86, 32-bit, seed 0) of ``text[start:end]``, uint32."""
-    c1 = np.uint32(0xCC9E2D51)
-    c2 = np.uint32(0x1B873593)
     h = np.uint32(0)
     tail = start + ((end - start) // 4) * 4
     for p in range(start, tail, 4):
@@ -25,10 +30,7 @@ def _murmur3(text, start, end):
             | (np.uint32(text[p + 2]) << np.uint32(16))
             | (np.uint32(text[p + 3]) << np.uint32(24))
         )
-        k *= c1
-        k = (k << np.uint32(15)) | (k >> np.uint32(17))
-        k *= c2
-        h ^= k
+        h ^= _scramble(k)
         h = (h << np.uint32(13)) | (h >> np.uint32(19))
         h = h * np.uint32(5) + np.uint32(0xE6546B64)
     rem = end - tail
@@ -39,10 +41,7 @@ def _murmur3(text, start, end):
         if rem >= 2:
             k ^= np.uint32(text[tail + 1]) << np.uint32(8)
         k ^= np.uint32(text[tail])
-        k *= c1
-        k = (k << np.uint32(15)) | (k >> np.uint32(17))
-        k *= c2
-        h ^= k
+        h ^= _scramble(k)
     h ^= np.uint32(end - start)
     h ^= h >> np.uint32(16)
     h *= np.uint32(0x85EBCA6B)
