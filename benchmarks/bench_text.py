@@ -84,22 +84,21 @@ LATENCY_CALLS, WARMUP = 300, 20
 # -------------------------------------------------------------------- data
 
 
-def read_sst2(folder):
-    def read(name):
-        with open(folder / "sst2" / name, encoding="utf-8") as f:
-            next(f)  # header
-            rows = [line.rstrip("\n").split("\t", 1) for line in f]
-        return [text for _, text in rows], np.array([int(lab) for lab, _ in rows])
+def _read_sst2_tsv(folder, name):
+    """Texts and int labels of one of SST-2's ``label<TAB>text`` files."""
+    with open(folder / "sst2" / name, encoding="utf-8") as f:
+        next(f)  # header
+        rows = [line.rstrip("\n").split("\t", 1) for line in f]
+    return [text for _, text in rows], np.array([int(lab) for lab, _ in rows])
 
-    return read("train.tsv") + read("test.tsv")
+
+def read_sst2(folder):
+    return _read_sst2_tsv(folder, "train.tsv") + _read_sst2_tsv(folder, "test.tsv")
 
 
 def read_sst2_dev(folder):
     """SST-2's 872 dev sentences: a second held-out set to score every fit on."""
-    with open(folder / "sst2" / "dev.tsv", encoding="utf-8") as f:
-        next(f)  # header
-        rows = [line.rstrip("\n").split("\t", 1) for line in f]
-    return [text for _, text in rows], np.array([int(lab) for lab, _ in rows])
+    return _read_sst2_tsv(folder, "dev.tsv")
 
 
 def read_20newsgroups(folder):
