@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -291,6 +292,7 @@ def _common_params(args):
         "hash_family": args.hash_family,
         "n_jobs": args.n_jobs,
         "random_state": args.random_state,
+        "callback": None if args.quiet else _Progress(),
     }
     # Unset options keep the estimator's default.
     if args.lr is not None:
@@ -310,62 +312,66 @@ def _fit_text(args, data):
         max_iter="auto" if args.epochs is None else args.epochs,
         **_common_params(args),
     )
-    model._validate_params()
-    t0 = time.perf_counter()
-    # TextClassifier.fit without its epoch loop, which runs here with progress.
-    vectorizer, X, network = model._training_data(data.X, reuse=False)
-    _say(
-        args,
-        f"vectorized {X.shape[0]:,} documents into {X.shape[1]:,} hashed n-gram "
-        f"features ({X.nnz / X.shape[0]:.0f} per document) in "
-        f"{time.perf_counter() - t0:.1f} s",
-    )
-    _train(args, network, X, data.y, network.max_iter)
-    model.vectorizer_ = vectorizer
-    model._record(network)
-    return model
+    return _train(args, model, data.X, data.y)
 
 
 def _fit_xmc(args, data):
     from sparseclf import SparseMLPClassifier
 
-    network = SparseMLPClassifier(**_common_params(args))
     epochs = _XMC_EPOCHS if args.epochs is None else args.epochs
-    _train(args, network, data.X, data.y, epochs)
-    return network
+    model = SparseMLPClassifier(max_iter=epochs, **_common_params(args))
+    return _train(args, model, data.X, data.y)
 
 
-def _train(args, network, X, y, epochs):
-    """``epochs`` calls of ``network.partial_fit``, one progress line each."""
-    if isinstance(y, list):  # label sets
-        classes = sorted({label for labels in y for label in labels})
-    elif isinstance(y, np.ndarray):
-        classes = np.unique(y)
-    else:  # an indicator matrix knows its columns
-        classes = None
-    n = X.shape[0]
-    n_classes = y.shape[1] if classes is None else len(classes)
-    plural = "s" if epochs > 1 else ""
-    _say(
-        args,
-        f"training on {n:,} samples, {n_classes:,} classes, {epochs} epoch{plural}",
-    )
+def _train(args, model, X, y):
+    """``model.fit(X, y)``; its callback prints a line per epoch."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    n = X.shape[0] if hasattr(X, "shape") else len(X)
+    n_classes = y.shape[1] if hasattr(y, "shape") and y.ndim == 2 else None
+    if n_classes is None:
+        labels = (lab for labels in y for lab in labels) if isinstance(y, list) else y
+        n_classes = len(set(labels))
+    _say(args, f"training on {n:,} samples, {n_classes:,} classes")
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        t0 = time.perf_counter()
-        network.partial_fit(X, y, classes=classes)
-        now = time.perf_counter()
-        eta = (now - start) / epoch * (epochs - epoch)
-        _say(
-            args,
-            f"epoch {epoch:>3}/{epochs}  loss {network.loss_:.4f}  "
-            f"{n / (now - t0):>9,.0f} samples/s  elapsed {_clock(now - start)}  "
-            f"ETA {_clock(eta)}",
-        )
+    with warnings.catch_warnings():
+        # The epochs asked for are the intended stop.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    # The saved model must not print progress when trained on later.
+    network = getattr(model, "classifier_", model)
+    model.set_params(callback=None)
+    network.set_params(callback=None)
     print(
-        f"trained in {time.perf_counter() - start:.1f} s ({network.active_size_:,} "
-        f"of {n_classes:,} output neurons active per sample)"
+        f"trained in {time.perf_counter() - start:.1f} s, {model.n_iter_} epochs "
+        f"({network.active_size_:,} of {n_classes:,} output neurons active per "
+        "sample)"
     )
+    return model
+
+
+class _Progress:
+    """A training callback printing one line per epoch: loss, speed, time left."""
+
+    def __init__(self):
+        self.start = self.epoch_start = None
+        self.done = 0
+
+    def __call__(self, info):
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = self.epoch_start = now
+        if info.batch < info.n_batches:
+            return
+        self.done += 1
+        eta = (now - self.start) / self.done * (info.n_epochs - self.done)
+        print(
+            f"epoch {info.epoch:>3}/{info.n_epochs}  loss {info.loss:.4f}  "
+            f"{info.n_samples / (now - self.epoch_start):>9,.0f} samples/s  "
+            f"elapsed {_clock(now - self.start)}  ETA {_clock(eta)}",
+            flush=True,
+        )
+        self.epoch_start = now
 
 
 def _clock(seconds):
@@ -437,18 +443,13 @@ def _match_columns(M, n_columns, what, path):
     return M
 
 
-def _is_multilabel(model):
-    network = getattr(model, "classifier_", model)
-    return network._multilabel
-
-
 def _run_evaluate(args):
     from sparseclf.metrics import precision_at_k
 
     model, data = _model_data(args, labels=True)
     n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
     t0 = time.perf_counter()
-    if not _is_multilabel(model):
+    if model.target_type_ != "multilabel-indicator":
         if not isinstance(data.y, np.ndarray):
             raise CLIError(
                 f"{args.model} is a multi-class model, but samples of {args.data} "
@@ -506,13 +507,13 @@ def _label_lines(model, X):
 
 
 def _topk_lines(model, X, k):
-    from sparseclf._engine import topk
-
     lines = []
     step = max(1, _PROBA_BLOCK // len(model.classes_))
     n = X.shape[0] if hasattr(X, "shape") else len(X)
     for start in range(0, n, step):
-        top, p = topk(model.predict_proba(X[start : start + step]), k)
+        P = model.predict_proba(X[start : start + step])
+        top = np.argsort(-P, axis=1, kind="stable")[:, :k]
+        p = np.take_along_axis(P, top, axis=1)
         for labels, probs in zip(model.classes_[top], p):
             fields = [f"{label}\t{q:.4g}" for label, q in zip(labels, probs)]
             lines.append("\t".join(fields) + "\n")

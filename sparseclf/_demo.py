@@ -35,15 +35,14 @@ def run_demo(quick=False):
     CLIError
         If the kernels are not the compiled ones.
     """
-    from sparseclf._kernels import _backprop, _dwta, _murmur, _simhash, _tables, load
+    from sparseclf._kernels import build_info
 
-    modules = (_backprop, _dwta, _murmur, _simhash, _tables)
-    if not all(hasattr(m, "__pythran__") for m in modules):
+    build = build_info()
+    if not build["compiled"]:
         # A pure-Python build runs, but hundreds of times slower: the numbers
         # below would mislead.
         raise CLIError("the kernels are not compiled; reinstall with `pip install .`")
-    build = load("_backprop").__name__.split(".")[-1]
-    print(f"sparseclf demo (kernels: Pythran-compiled, {build})")
+    print(f"sparseclf demo (kernels: Pythran-compiled, {build['variant']})")
     n_sms, sms_epochs, n_calls, n_train, n_test, n_labels, n_features, epochs = (
         _QUICK if quick else _FULL
     )

@@ -1,77 +1,35 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Locality-sensitive hashing: SimHash, DWTA and the hash tables.
+"""Locality-sensitive hashing: SimHash, DWTA, the hash tables and their queries.
 
-With :mod:`sparseclf._engine`, the only module that calls :mod:`sparseclf._kernels`:
-it validates, casts to the
-exact dtypes the compiled kernels export, draws all randomness from a
-``numpy.random.RandomState`` and allocates outputs. Every object here holds plain NumPy
+Thin wrappers of the hashing and table kernels: they validate, cast to the exact
+dtypes the compiled kernels export, draw all randomness from a
+``numpy.random.RandomState`` and allocate outputs. Only this module knows how
+:class:`LSHTables` lays its buckets out. Every object here holds plain NumPy
 arrays, so models that contain them pickle without custom code.
 """
 
 import math
-import os
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_random_state
-from threadpoolctl import ThreadpoolController
 
+from sparseclf._csr import csr_arrays
 from sparseclf._kernels import _simhash, _tables, load
+from sparseclf._parallel import MIN_ROWS_PER_THREAD, threads_for
 
+_backprop = load("_backprop")
 _dwta = load("_dwta")
 
-# Below this many rows the kernels run on one thread: OpenMP start-up and a busy
-# second core cost more than the parallel speed-up (see NOTES-pythran).
-_MIN_ROWS_PER_THREAD = 512
 # Rows of a dense batch projected at once by BLAS before packing (bounds memory).
 _CHUNK_ROWS = 16384
 _PRIME = 2147483647
 
 
-_CONTROLLER = None
-
-
-def threadpool_controller():
-    """threadpoolctl's view of the thread pools loaded, inspected once.
-
-    A new ``ThreadpoolController`` (as each ``threadpool_info()`` or
-    ``threadpool_limits()`` call makes) re-scans the loaded libraries: 1 to 1.5
-    ms, more than a single-sample predict and 1% of a small fit. NumPy's BLAS and
-    our kernels' OpenMP are loaded before the first call.
-    """
-    global _CONTROLLER
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER
-
-
-def effective_n_threads(n_jobs=None):
-    """Number of threads for ``n_jobs``, as scikit-learn counts them.
-
-    ``None`` means the OpenMP limit that threadpoolctl reports (so
-    ``threadpool_limits`` is honoured), else the CPUs this process may use; a negative
-    value ``-k`` means all CPUs but ``k - 1``.
-    """
-    n_cpus = (
-        len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else (os.cpu_count() or 1)
-    )
-    if n_jobs is None:
-        openmp = threadpool_controller().select(user_api="openmp")
-        limits = [info["num_threads"] for info in openmp.info()]
-        return max(1, min([n_cpus, *limits]))
-    if n_jobs == 0:
-        raise ValueError("n_jobs == 0 has no meaning; use None, a positive or -1.")
-    if n_jobs < 0:
-        return max(1, n_cpus + 1 + n_jobs)
-    return int(n_jobs)
-
-
 def _threads_for(n_rows, n_threads):
-    return max(1, min(n_threads, n_rows // _MIN_ROWS_PER_THREAD))
+    return threads_for(n_rows, n_threads, MIN_ROWS_PER_THREAD)
 
 
 def _check_hash_params(dim, n_bits, n_tables, range_pow, code_bits):
@@ -89,20 +47,6 @@ def _check_hash_params(dim, n_bits, n_tables, range_pow, code_bits):
         raise ValueError(
             f"n_bits * bits per code must be <= 62, got {n_bits} * {code_bits}."
         )
-
-
-def csr_arrays(X):
-    """CSR ``X`` as ``data, indices, indptr`` in the exact dtypes kernels export.
-
-    Both index arrays share one dtype, int32 or int64; no copy when they already
-    have it.
-    """
-    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
-    return (
-        np.ascontiguousarray(X.data, dtype=np.float32),
-        np.ascontiguousarray(X.indices, dtype=idx),
-        np.ascontiguousarray(X.indptr, dtype=idx),
-    )
 
 
 def _as_rows(X, dim):
@@ -453,3 +397,46 @@ class LSHTables:
                 _threads_for(n, n_threads),
             )
         return out if return_counts else out[:2]
+
+
+def active_sets(
+    tables,
+    buckets,
+    lab_ptr,
+    labels,
+    pool,
+    pool_start,
+    m,
+    n_out,
+    n_threads=1,
+    max_cand=None,
+):
+    """Active neurons per sample, (n, m) int32, and ``n_fixed`` (n,).
+
+    A row holds the sample's labels ``labels[lab_ptr[i]:lab_ptr[i + 1]]``, then
+    the ids in its ``buckets`` of ``tables`` (at most ``max_cand``; default: no
+    cap but ``m``), then ``pool`` read cyclically from ``pool_start[i]``, then
+    the neurons after the pool's last one; ``n_fixed`` counts the labels and
+    candidates. ``tables`` and ``buckets`` may be None: no candidates.
+    """
+    n = pool_start.shape[0]
+    if tables is None or tables.ids is None:
+        buckets_t = np.empty((0, n), dtype=np.int32)
+        offsets = np.zeros((0, 1), dtype=np.int32)
+        ids = np.zeros((0, 1), dtype=np.int32)
+    else:
+        buckets_t = np.ascontiguousarray(buckets.T, dtype=np.int32)
+        offsets, ids = tables.offsets, tables.ids
+    return _backprop.active_sets(
+        buckets_t,
+        offsets,
+        ids,
+        np.ascontiguousarray(lab_ptr, dtype=np.int64),
+        np.ascontiguousarray(labels, dtype=np.int32),
+        np.ascontiguousarray(pool, dtype=np.int64),
+        np.ascontiguousarray(pool_start, dtype=np.int64),
+        int(m),
+        int(m if max_cand is None else max_cand),
+        int(n_out),
+        threads_for(n * m, n_threads),
+    )

@@ -168,7 +168,7 @@ def test_text_classifier_fits_and_predicts_as_with_sklearn_transform(monkeypatch
     monkeypatch.setattr(
         text, "hashing_transform", lambda v, X, norm=True: calls.append(1)
     )
-    monkeypatch.setattr(text, "_transform", lambda v, X: v.transform(X))
+    monkeypatch.setattr(text, "_features", lambda v, X: (v.transform(X), False))
     slow = TextClassifier(**params, random_state=0).fit(docs, y)
     assert calls == []
     np.testing.assert_array_equal(

@@ -16,36 +16,17 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
 
-from sparseclf import SparseMLPClassifier
-from sparseclf._engine import Network
+from sparseclf import SparseMLPClassifier, _scoring
+from sparseclf._network import Network
+from sparseclf._training import Trainer
 from sparseclf.datasets import make_extreme_classification
 from sparseclf.metrics import ndcg_at_k, precision_at_k
 
 
-def wide_separable(n_classes=1500, n_samples=3000, seed=0):
-    """Each class owns 3 of 3 * n_classes features: separable, wide output."""
-    rng = np.random.RandomState(seed)
-    y = np.arange(n_samples) % n_classes
-    rows = np.repeat(np.arange(n_samples), 3)
-    cols = (3 * y[:, None] + np.arange(3)).ravel()
-    X = sp.csr_matrix(
-        (np.ones(rows.size, np.float32), (rows, cols)), shape=(n_samples, 3 * n_classes)
-    )
-    noise = sp.random(
-        n_samples,
-        3 * n_classes,
-        density=0.001,
-        random_state=rng,
-        format="csr",
-        dtype=np.float32,
-    )
-    return sp.csr_matrix(X + 0.3 * noise), y
-
-
-def test_wide_multiclass_learns_with_sparse_output():
+def test_wide_multiclass_learns_with_sparse_output(wide_separable):
     X, y = wide_separable()
     clf = SparseMLPClassifier(max_iter=15, learning_rate_init=5e-3, random_state=0)
-    with pytest.warns(Warning):  # ConvergenceWarning: max_iter reached
+    with pytest.warns(ConvergenceWarning):  # ConvergenceWarning: max_iter reached
         clf.fit(X, y)
     assert clf.active_size_ == 500  # "auto" for 1,500 outputs: sparse training
     assert clf.hash_params_["hash_family"] == "dwta"
@@ -68,7 +49,7 @@ def test_sparse_training_does_not_collapse_onto_frequent_labels():
     n = 20_000
     X, Y = make_extreme_classification(n + 2000, 20_000, 5000, random_state=0)
     clf = SparseMLPClassifier(max_iter=5, n_iter_no_change=6, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X[:n], Y[:n])
     assert clf.active_size_ == 500
     top, _ = clf.predict_topk(X[n:], k=5)
@@ -79,43 +60,14 @@ def test_sparse_training_does_not_collapse_onto_frequent_labels():
     assert len(np.unique(top[:, 0])) > 3
 
 
-def test_negatives_hold_hubs_and_estimate_the_full_sum():
-    X, y = wide_separable(n_classes=1500, n_samples=3000)
-    clf = SparseMLPClassifier(max_iter=1, random_state=0).fit(X, y)
-    net, n_out = clf._net, 1500
-    H = net.hidden(sp.csr_matrix(X[:256]))[-1]
-    # Hubs: the top scores against the mean activation, always in, Q = 1.
-    clf._hub_mean, clf._hub_wait = None, 0
-    rng = np.random.RandomState(0)
-    pool, offset = clf._negatives(H, 10, rng)
-    scores = net.weights[-1] @ H.mean(axis=0) + net.biases[-1]
-    hubs = np.argsort(-scores)[:32]
-    assert np.isin(hubs, pool).all() and (np.diff(pool) > 0).all()
-    np.testing.assert_allclose(
-        offset[np.isin(pool, hubs)], -np.log(n_out / pool.size), rtol=1e-6
-    )
-    # Horvitz-Thompson: with weights exp(offset) * n_out / n_pool = 1 / Q_j, the
-    # pool's weighted sum estimates the sum over all neurons without bias, for
-    # skewed label counts too.
-    clf._label_counts[:] = rng.zipf(1.5, n_out).clip(max=10**4)
-    clf._count_labels(np.empty(0, dtype=np.int64))
-    w = rng.lognormal(size=n_out)
-    est = []
-    for _ in range(3000):
-        pool, offset = clf._negatives(H, 250, rng)
-        est.append(np.sum(w[pool] * np.exp(offset.astype(float)) * n_out / pool.size))
-    est = np.asarray(est)
-    se = est.std() / np.sqrt(est.size)
-    assert abs(est.mean() - w.sum()) < 4 * se
-    assert abs(est.mean() / w.sum() - 1) < 0.01
-
-
 @pytest.mark.parametrize(
     "n_classes, k, copies",
     [(1500, 1, [10, 11, 1499]), (1500, 7, [10, 11, 1499]), (1500, 150, [10, 11, 1499])]
     + [(5, 1, [0, 4]), (5, 4, [0, 4])],
 )
-def test_exact_topk_equals_a_full_sort(monkeypatch, n_classes, k, copies):
+def test_exact_topk_equals_a_full_sort(
+    monkeypatch, wide_separable, n_classes, k, copies
+):
     # 1500 classes in small score blocks: many column blocks per row block, so
     # the threshold merge, its fall-back to a full partition, and (k=150: wider
     # than a block) the plain merge all run. 5 classes, at most k +
@@ -123,11 +75,11 @@ def test_exact_topk_equals_a_full_sort(monkeypatch, n_classes, k, copies):
     # best output row make exact ties, which go to the lower class index.
     X, y = wide_separable(n_classes=n_classes, n_samples=max(300, 2 * n_classes))
     clf = SparseMLPClassifier(max_iter=2, random_state=0).fit(X, y)
-    W, b = clf._net.weights[-1], clf._net.biases[-1]
+    W, b = clf.coefs_[-1].T, clf.intercepts_[-1]  # the model's own arrays
     best = np.searchsorted(clf.classes_, clf.predict(X[:1]))[0]
     W[copies] = W[best]
     b[copies] = b[best]
-    monkeypatch.setattr("sparseclf._engine._SCORE_BLOCK", 300 * 100)
+    monkeypatch.setattr("sparseclf._scoring._SCORE_BLOCK", 300 * 100)
     labels, scores = clf.predict_topk(X[:300], k=k)
     Z = clf.decision_function(X[:300])
     cols = np.broadcast_to(np.arange(Z.shape[1]), Z.shape)
@@ -139,7 +91,7 @@ def test_exact_topk_equals_a_full_sort(monkeypatch, n_classes, k, copies):
     np.testing.assert_array_equal(clf.predict(X[:300]), labels[:, 0])
 
 
-def test_exact_topk_of_few_scores_skips_the_shortlist(monkeypatch):
+def test_exact_topk_of_few_scores_skips_the_shortlist(monkeypatch, wide_separable):
     # One row of 20 classes is 20 scores: all scored in float64 at once, without
     # the float32 pass (logit_blocks); the same labels as in a batch of 60 rows,
     # which shortlists k + 8 classes first, and as a full sort.
@@ -147,11 +99,11 @@ def test_exact_topk_of_few_scores_skips_the_shortlist(monkeypatch):
     clf = SparseMLPClassifier(max_iter=2, random_state=0).fit(X, y)
     batch_labels, batch_scores = clf.predict_topk(X[:60], k=3)
     calls = []
-    blocks = Network.logit_blocks
+    blocks = _scoring.logit_blocks
     monkeypatch.setattr(
-        Network,
+        _scoring,
         "logit_blocks",
-        lambda self, H, exact=True: calls.append(exact) or blocks(self, H, exact),
+        lambda net, H, exact=True: calls.append(exact) or blocks(net, H, exact),
     )
     for i in range(60):
         labels, scores = clf.predict_topk(X[i : i + 1], k=3)
@@ -176,7 +128,7 @@ def test_prediction_in_row_blocks_equals_the_whole_batch(monkeypatch):
     clf = SparseMLPClassifier(
         hidden_layer_sizes=(32, 16), max_iter=2, output_sparsity=0.2, random_state=0
     ).fit(X, Y)
-    assert clf._tables is not None  # a sparse output layer: exact=False works
+    assert clf.hash_params_ is not None  # a sparse output layer: exact=False works
 
     def predictions():
         return [
@@ -189,14 +141,14 @@ def test_prediction_in_row_blocks_equals_the_whole_batch(monkeypatch):
 
     whole = predictions()
     seen = []
-    hidden64 = clf._net.hidden64
+    hidden64 = Network.hidden64
 
-    def spy(X, n_threads=1):
+    def spy(self, X, n_threads=1):
         seen.append(X.shape[0])
-        return hidden64(X, n_threads)
+        return hidden64(self, X, n_threads)
 
-    monkeypatch.setattr(clf._net, "hidden64", spy)
-    monkeypatch.setattr("sparseclf._mlp._PREDICT_ROWS", 7)
+    monkeypatch.setattr(Network, "hidden64", spy)
+    monkeypatch.setattr("sparseclf._scoring._PREDICT_ROWS", 7)
     for a, b in zip(predictions(), whole):
         assert a.dtype == b.dtype
         if a.dtype.kind == "f":
@@ -213,7 +165,7 @@ def test_multilabel_learns_and_representations_agree():
     clf = SparseMLPClassifier(
         max_iter=10, learning_rate_init=1e-2, random_state=0, output_sparsity=0.2
     )
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, Y)
     top, _ = clf.predict_topk(X, k=5)
     p1 = precision_at_k(Y, top, k=1)
@@ -275,10 +227,17 @@ def test_fit_is_deterministic_and_thread_count_free():
         assert fits[0].loss_curve_ == other.loss_curve_
 
 
-@pytest.mark.parametrize("output_sparsity", [0.5, 1.0])
-def test_fit_limits_blas_threads_only_while_sparse(monkeypatch, output_sparsity):
-    # Sparse steps' small BLAS products run on one thread (see _fit); a dense
-    # output layer keeps the user's limit, and the limit is restored after.
+@pytest.mark.parametrize(
+    "n_classes, output_sparsity, threaded",
+    [(3, 0.5, False), (3, 1.0, False), (3, "auto", False), (1200, 1.0, True)],
+)
+def test_fit_limits_blas_threads_unless_wide_and_dense(
+    monkeypatch, n_classes, output_sparsity, threaded
+):
+    # A training step's small BLAS products run on one thread; only a wide
+    # dense output layer keeps the user's limit. The rule follows the resolved
+    # output layer ("auto" with 3 classes is dense and narrow), and the limit
+    # is restored after.
     from threadpoolctl import threadpool_info, threadpool_limits
 
     def blas_threads():
@@ -287,14 +246,16 @@ def test_fit_limits_blas_threads_only_while_sparse(monkeypatch, output_sparsity)
     if not blas_threads():
         pytest.skip("threadpoolctl finds no BLAS library to limit")
     seen = []
-    fit_epochs = SparseMLPClassifier._fit_epochs
+    run = Trainer.run
 
     def spy(self, *args, **kwargs):
         seen.append(blas_threads())
-        return fit_epochs(self, *args, **kwargs)
+        return run(self, *args, **kwargs)
 
-    monkeypatch.setattr(SparseMLPClassifier, "_fit_epochs", spy)
-    X, y = make_classification(200, 20, n_classes=3, n_informative=6, random_state=0)
+    monkeypatch.setattr(Trainer, "run", spy)
+    rng = np.random.RandomState(0)
+    X = rng.standard_normal((n_classes + 100, 20))
+    y = np.arange(X.shape[0]) % n_classes
     clf = SparseMLPClassifier(max_iter=2, output_sparsity=output_sparsity)
     with threadpool_limits(limits=2, user_api="blas"):
         with warnings.catch_warnings():
@@ -302,14 +263,16 @@ def test_fit_limits_blas_threads_only_while_sparse(monkeypatch, output_sparsity)
             clf.fit(X, y)
             clf.partial_fit(X, y)
         assert blas_threads() == {2}
-    assert seen == [{1}, {1}] if output_sparsity < 1 else [{2}, {2}]
+    assert seen == ([{2}, {2}] if threaded else [{1}, {1}])
 
 
 @pytest.mark.parametrize("multilabel", [False, True])
-def test_few_outputs_train_alike_in_dense_epochs_and_steps(monkeypatch, multilabel):
-    # One hidden layer and few outputs take Network.dense_epoch (the output
-    # layer's products as loops); forced off, the same fit runs step by step.
-    from sparseclf import _engine, _mlp
+def test_few_outputs_train_alike_in_dense_steps_and_train_steps(
+    monkeypatch, multilabel
+):
+    # One hidden layer and few outputs take Network.dense_step (the output
+    # layer's products as loops); forced off, the same fit runs train_step.
+    from sparseclf import _training
 
     X, y = make_classification(500, 40, n_informative=10, n_classes=4, random_state=0)
     if multilabel:
@@ -318,24 +281,82 @@ def test_few_outputs_train_alike_in_dense_epochs_and_steps(monkeypatch, multilab
         max_iter=4, random_state=0, batch_size=64, dropout=0.3, learning_rate_init=3e-3
     )
     calls = []
-    real = _engine.Network.dense_epoch
+    real = Network.dense_step
     monkeypatch.setattr(
-        _engine.Network,
-        "dense_epoch",
+        Network,
+        "dense_step",
         lambda self, *a, **k: calls.append(1) or real(self, *a, **k),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         fused = SparseMLPClassifier(**kw).fit(X, y)
-        assert len(calls) == 4
-        monkeypatch.setattr(_mlp, "_FUSED_MAX_OUTPUTS", 0)
+        assert len(calls) == 4 * 8  # 4 epochs of 8 batches
+        monkeypatch.setattr(_training, "_FUSED_MAX_OUTPUTS", 0)
         steps = SparseMLPClassifier(**kw).fit(X, y)
-    assert len(calls) == 4
+    assert len(calls) == 4 * 8
     np.testing.assert_allclose(fused.loss_curve_, steps.loss_curve_, rtol=1e-4)
     np.testing.assert_allclose(
         fused.predict_proba(X), steps.predict_proba(X), atol=1e-4
     )
     assert fused.loss_curve_[-1] < 0.75 * fused.loss_curve_[0]  # it learns
+
+
+@pytest.mark.parametrize("output_sparsity", [1.0, 0.5])
+def test_callback_reports_every_batch(output_sparsity):
+    X, y = make_classification(300, 20, n_classes=3, n_informative=6, random_state=0)
+    seen = []
+
+    def record(progress):
+        seen.append(progress)
+
+    clf = SparseMLPClassifier(
+        max_iter=3,
+        batch_size=128,
+        output_sparsity=output_sparsity,
+        callback=record,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    # 3 epochs of batches of 128, 128 and 44 samples.
+    assert [(p.epoch, p.batch) for p in seen] == [
+        (e, b) for e in (1, 2, 3) for b in (1, 2, 3)
+    ]
+    assert {(p.n_epochs, p.n_batches) for p in seen} == {(3, 3)}
+    assert [p.n_samples for p in seen[:3]] == [128, 256, 300]
+    ends = [p.loss for p in seen if p.batch == 3]
+    np.testing.assert_allclose(ends, clf.loss_curve_, rtol=1e-12)
+    clf.partial_fit(X, y)
+    assert seen[-1].epoch == 4 and seen[-1].n_epochs == 1
+    # The callback is a parameter like any other: clone keeps it.
+    assert clone(clf).get_params()["callback"] is record
+
+
+def test_fitted_attributes_describe_the_targets():
+    X, y = make_classification(200, 10, n_classes=3, n_informative=5, random_state=0)
+    kw = dict(max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert SparseMLPClassifier(**kw).fit(X, y).target_type_ == "multiclass"
+        binary = SparseMLPClassifier(**kw).fit(X, y % 2)
+        assert binary.target_type_ == "binary"
+        assert binary.decision_function(X).shape == (200,)
+        Y = np.stack([y == 0, y == 1, y > 0], axis=1).astype(int)
+        multi = SparseMLPClassifier(**kw).fit(X, Y)
+    assert multi.target_type_ == "multilabel-indicator"
+    assert multi.decision_function(X).shape == (200, 3)
+
+
+def test_coefs_are_not_copied_on_every_access():
+    X, y = make_classification(200, 30, n_classes=3, n_informative=6, random_state=0)
+    clf = SparseMLPClassifier(hidden_layer_sizes=(16, 8), max_iter=1, random_state=0)
+    clf.fit(X, y)
+    first = clf.coefs_[0]
+    assert clf.coefs_[0] is first and first.shape == (30, 16)
+    assert not first.flags.writeable  # a copy: writing could not change the model
+    assert clf.coefs_[1] is clf.coefs_[1] and clf.coefs_[1].flags.writeable
+    clf.partial_fit(X, y)
+    assert clf.coefs_[0] is not first and not np.array_equal(clf.coefs_[0], first)
 
 
 def test_dropout_regularises_training_only():
@@ -372,10 +393,10 @@ def test_partial_fit_and_warm_start():
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 9]))
     warm = SparseMLPClassifier(max_iter=3, warm_start=True, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         warm.fit(X, y)
     first = warm.coefs_[0].copy()
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         warm.fit(X, y)
     assert warm.n_iter_ == 6 and not np.array_equal(first, warm.coefs_[0])
 
@@ -398,7 +419,7 @@ def test_sklearn_tools_pickle_and_clone():
         MaxAbsScaler(),
         SparseMLPClassifier(max_iter=20, learning_rate_init=1e-2, random_state=0),
     )
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         pipe.fit(Xs, y)
     assert pipe.score(Xs, y) > 0.8
     grid = GridSearchCV(
@@ -408,7 +429,7 @@ def test_sklearn_tools_pickle_and_clone():
         n_jobs=2,
         error_score="raise",
     )
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         grid.fit(X, y)
     assert grid.best_params_["learning_rate_init"] == 1e-2
     clf = grid.best_estimator_
@@ -418,10 +439,10 @@ def test_sklearn_tools_pickle_and_clone():
     np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
 
 
-def test_joblib_round_trip_keeps_everything(tmp_path):
+def test_joblib_round_trip_keeps_everything(tmp_path, wide_separable):
     X, y = wide_separable(n_classes=1500, n_samples=3000)
     clf = SparseMLPClassifier(max_iter=2, random_state=0)
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     path = tmp_path / "model.joblib"
     joblib.dump(clf, path)
@@ -454,7 +475,7 @@ def test_bad_input_raises_clear_errors():
         clf.fit(X, np.zeros(100))
     with pytest.raises(ValueError, match="0 sample"):
         clf.fit(X[:0], y[:0])
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)
     with pytest.raises(ValueError, match="features"):
         clf.predict(X[:, :4])

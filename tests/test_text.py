@@ -21,7 +21,8 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sparseclf import SparseMLPClassifier, TextClassifier
+from sparseclf import SparseMLPClassifier, TextClassifier, _mlp
+from sparseclf._text import _auto_schedule
 
 # FAST fits stop at max_iter epochs, on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -44,6 +45,8 @@ FAST = dict(
     max_iter=8,
     random_state=0,
 )
+# The same without the text parameter, for a vectorizer of one's own.
+FAST_NETWORK = {k: v for k, v in FAST.items() if k != "n_features"}
 
 
 def make_corpus(n=300, seed=0, topics=TOPICS, n_topic_words=3, n_filler=8):
@@ -120,21 +123,15 @@ def test_learns_synthetic_topics_with_defaults(corpus):
     ],
 )
 def test_auto_schedule(n_samples, epochs, rate, epochs_at_fixed_rate):
-    params = TextClassifier()._classifier_params(n_samples)
-    assert params["max_iter"] == epochs
-    assert params["learning_rate_init"] == pytest.approx(rate, rel=1e-12)
+    got_epochs, got_rate = _auto_schedule(n_samples, "auto", "auto")
+    assert got_epochs == epochs
+    assert got_rate == pytest.approx(rate, rel=1e-12)
     # A rate set by hand is kept, and "auto" epochs then reach 65,536 documents.
-    params = TextClassifier(learning_rate_init=1e-3)._classifier_params(n_samples)
-    assert params["max_iter"] == epochs_at_fixed_rate
-    assert params["learning_rate_init"] == 1e-3
+    assert _auto_schedule(n_samples, "auto", 1e-3) == (epochs_at_fixed_rate, 1e-3)
     # Epochs set by hand: the "auto" rate makes up for fewer of them.
-    params = TextClassifier(max_iter=3)._classifier_params(n_samples)
-    assert params["max_iter"] == 3
+    got_epochs, got_rate = _auto_schedule(n_samples, 3, "auto")
     expected = min(1e-2, 3e-3 * max(1, 65536 / n_samples / 3))
-    assert params["learning_rate_init"] == pytest.approx(expected, rel=1e-12)
-    # partial_fit is one pass over a stream: the base rate.
-    params = TextClassifier()._classifier_params(n_samples, partial=True)
-    assert params["learning_rate_init"] == 3e-3
+    assert got_epochs == 3 and got_rate == pytest.approx(expected, rel=1e-12)
 
 
 def test_learning_rate_attribute(corpus):
@@ -169,36 +166,32 @@ def test_prediction_methods_agree(corpus, fitted):
 
 
 @pytest.mark.parametrize(
-    "params, trusted, checks",
+    "params, checks",
     [
-        ({}, True, 0),
-        ({"norm": "l1"}, True, 0),
-        ({"norm": None, "binary": True}, True, 0),
-        ({"sublinear_tf": True}, False, 2),
+        ({}, 0),
+        ({"norm": "l1"}, 0),
+        ({"norm": None, "binary": True}, 0),
+        ({"sublinear_tf": True}, 2),
         # float64 features: the network converts them, through validate_data.
-        ({"vectorizer": HashingVectorizer(n_features=2**12)}, True, 2),
-        ({"vectorizer": TfidfVectorizer()}, False, 2),
+        ({"vectorizer": HashingVectorizer(n_features=2**12)}, 2),
+        ({"vectorizer": TfidfVectorizer()}, 2),
     ],
 )
 def test_predictions_skip_only_checks_a_hashing_vectorizer_makes_needless(
-    monkeypatch, corpus, params, trusted, checks
+    monkeypatch, corpus, params, checks
 ):
-    # A HashingVectorizer's features are normalised without normalize()'s
-    # check_array and, float32, reach the network without validate_data: the
-    # same values and predictions as the checked path, which the others take.
+    # A HashingVectorizer's float32 features reach the network without its
+    # validate_data: the same predictions as the checked path, which the
+    # others take.
     X, y, X_test, _ = corpus
+    if "vectorizer" in params:
+        params = {**params, "n_features": TextClassifier().n_features}
     clf = TextClassifier(**{**FAST, **params}).fit(X, y)
-    Xt, was_trusted = clf._features(X_test)
-    assert was_trusted == trusted
-    expected = clf.vectorizer_.transform(X_test)
-    assert (Xt != expected).nnz == 0 and Xt.dtype == expected.dtype
-    checked = clf.classifier_.predict_proba(expected)
+    checked = clf.classifier_.predict_proba(clf.vectorizer_.transform(X_test))
     calls = []
-    validate = SparseMLPClassifier._validate_X
+    real = _mlp.validate_data
     monkeypatch.setattr(
-        SparseMLPClassifier,
-        "_validate_X",
-        lambda self, X, reset: calls.append(1) or validate(self, X, reset),
+        _mlp, "validate_data", lambda *a, **k: calls.append(1) or real(*a, **k)
     )
     np.testing.assert_array_equal(clf.predict_proba(X_test), checked)
     np.testing.assert_array_equal(
@@ -208,14 +201,12 @@ def test_predictions_skip_only_checks_a_hashing_vectorizer_makes_needless(
 
 
 def test_trusted_features_of_the_wrong_shape_are_still_checked(fitted):
-    from sparseclf._mlp import trusted_features
-
     wide = sp.random(2, 2**12 + 1, density=0.01, format="csr", dtype=np.float32)
-    with trusted_features():
-        with pytest.raises(ValueError, match="features"):
-            fitted.classifier_.predict(wide)
-        with pytest.raises(ValueError, match="NaN|infinity"):
-            fitted.classifier_.predict(np.full((1, 2**12), np.nan, np.float32))
+    network = fitted.classifier_
+    with pytest.raises(ValueError, match="features"):
+        network._predict_trusted("predict", wide)
+    with pytest.raises(ValueError, match="NaN|infinity"):
+        network._predict_trusted("predict", np.full((1, 2**12), np.nan, np.float32))
 
 
 def test_input_containers_agree(corpus, fitted):
@@ -403,14 +394,19 @@ def test_multilabel_with_label_lists():
 def test_vectorizer_parameter_with_tfidf(corpus):
     X, y, X_test, y_test = corpus
     tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    params = {k: v for k, v in FAST.items() if k != "n_features"}
-    clf = TextClassifier(vectorizer=tfidf, n_features=2**3, **params).fit(X, y)
+    params = FAST_NETWORK
+    # Text parameters beside a vectorizer would be ignored: an error names them.
+    with pytest.raises(ValueError, match="n_features, binary would be ignored"):
+        TextClassifier(vectorizer=tfidf, n_features=2**3, binary=True, **params).fit(
+            X, y
+        )
+    clf = TextClassifier(vectorizer=tfidf, **params).fit(X, y)
     assert clf.score(X_test, y_test) > 0.9
     assert clf.vectorizer_ is not tfidf
     assert not hasattr(tfidf, "vocabulary_")  # the user's object is not fitted
     vocabulary = clf.vectorizer_.vocabulary_
     assert "coach" in vocabulary and "the coach" in vocabulary
-    # The vocabulary sets the input width; n_features (hashing only) is ignored.
+    # The vocabulary sets the input width.
     assert clf.classifier_.coefs_[0].shape == (len(vocabulary), 32)
 
 
@@ -418,7 +414,7 @@ def test_sparse_mlp_after_tfidf_in_a_plain_pipeline():
     # A task where the best accuracy is about 0.75, so "as well" means something.
     X, y = make_noisy_corpus(600, seed=0)
     X_test, y_test = make_noisy_corpus(400, seed=1)
-    mlp = {k: v for k, v in FAST.items() if k != "n_features"}
+    mlp = FAST_NETWORK
     pipe = make_pipeline(TfidfVectorizer(), SparseMLPClassifier(**mlp)).fit(X, y)
     text = TextClassifier(**{**FAST, "ngram_range": (1, 1)}).fit(X, y)
     pipe_score, text_score = pipe.score(X_test, y_test), text.score(X_test, y_test)
@@ -438,7 +434,7 @@ def test_partial_fit(corpus):
     assert clf.n_iter_ == 24
     assert clf.score(X_test, y_test) > 0.9
     # A stateful vectorizer is fitted on the first call only.
-    counted = TextClassifier(vectorizer=CountVectorizer(), **FAST)
+    counted = TextClassifier(vectorizer=CountVectorizer(), **FAST_NETWORK)
     counted.partial_fit(["goal match", "guitar album"], ["a", "b"], classes=["a", "b"])
     counted.partial_fit(["unseen words here"], ["a"])
     assert sorted(counted.vectorizer_.vocabulary_) == [
@@ -452,12 +448,12 @@ def test_partial_fit(corpus):
 def test_warm_start_keeps_vectorizer(corpus):
     X, y, _, _ = corpus
     counted = TextClassifier(
-        vectorizer=CountVectorizer(), warm_start=True, **{**FAST, "max_iter": 2}
+        vectorizer=CountVectorizer(), warm_start=True, **{**FAST_NETWORK, "max_iter": 2}
     )
-    with pytest.warns(Warning):  # ConvergenceWarning: 2 epochs
+    with pytest.warns(ConvergenceWarning):  # ConvergenceWarning: 2 epochs
         counted.fit(X, y)
     vectorizer = counted.vectorizer_
-    with pytest.warns(Warning):
+    with pytest.warns(ConvergenceWarning):
         counted.fit(["entirely new words"] * 4, y[:4])
     assert counted.vectorizer_ is vectorizer
     assert counted.n_iter_ == 4

@@ -1,6 +1,6 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The training kernels against finite differences and a NumPy reference step."""
+"""The network: its training steps against finite differences and NumPy."""
 
 import pickle
 
@@ -8,31 +8,17 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sparseclf._engine import Network, active_sets
-from sparseclf._lsh import DWTAHash, LSHTables
+from sparseclf import _network
+from sparseclf._csr import RowBlock
+from sparseclf._lsh import active_sets
+from sparseclf._network import Adam, Network
+from sparseclf._sampler import DenseOutputs
 
 BETA1, BETA2, EPS = 0.9, 0.999, 1e-8
 
 
-def tiny_problem(seed=0, n=5, d=7, hidden=(6,), n_out=4, multilabel=False):
-    rng = np.random.RandomState(seed)
-    X = rng.standard_normal((n, d)).astype(np.float32)
-    X[rng.random_sample((n, d)) < 0.3] = 0
-    if multilabel:
-        Y = (rng.random_sample((n, n_out)) < 0.4).astype(int)
-        Y[0] = 0
-        Y[0, 1] = 1
-        Yc = sp.csr_matrix(Y)
-        lab_ptr, labels = Yc.indptr.astype(np.int64), Yc.indices.astype(np.int32)
-    else:
-        labels = rng.randint(0, n_out, n).astype(np.int32)
-        lab_ptr = np.arange(n + 1, dtype=np.int64)
-    net = Network(d, list(hidden), n_out, rng)
-    net.add_inputs(np.arange(d))
-    # Biases away from 0 so no ReLU sits at its kink during finite differences.
-    for b in net.biases:
-        b[:] = rng.uniform(0.2, 0.5, b.shape)
-    return sp.csr_matrix(X), lab_ptr, labels, net
+def adam(lr):
+    return Adam(lr, BETA1, BETA2, EPS)
 
 
 def by_feature(net, arrays=None):
@@ -59,22 +45,22 @@ def own_labels(lab_ptr, labels, n_out):
     )
 
 
-def dense_step(net, X, lab_ptr, labels, lr, n_threads=1, **kwargs):
-    """A training step with every neuron active: labels, then all others (pool)."""
-    own, n_own = own_labels(lab_ptr, labels, net.n_outputs)
-    return net.train_step(
-        X,
-        own,
-        n_own,
-        np.diff(lab_ptr),
-        np.arange(net.n_outputs),
-        lr,
-        BETA1,
-        BETA2,
-        EPS,
-        n_threads,
-        **kwargs,
+def step(net, X, own, n_own, n_pos, pool, lr, n_threads=1, dropout=0.0, rng=None):
+    """``train_step`` on the features ``X`` (mapped to first-layer rows)."""
+    Xr = net.to_rows(X)
+    H = net.hidden(Xr, n_threads, dropout, rng, rows=True)
+    args = (own, n_own, n_pos, pool, None, adam(lr), dropout, n_threads)
+    return net.train_step(Xr, H, *args)
+
+
+def dense_step(net, X, lab_ptr, labels, lr, n_threads=1, dropout=0.0, rng=None):
+    """A training step with every neuron active, the sets made by DenseOutputs."""
+    Xr = net.to_rows(X)
+    H = net.hidden(Xr, n_threads, dropout, rng, rows=True)
+    active = DenseOutputs(net.n_outputs).sample(
+        H[-1], None, None, lab_ptr, labels, None, n_threads
     )
+    return net.train_step(Xr, H, *active, adam(lr), dropout, n_threads)
 
 
 def hashed_keep(seed, n, h, cut):
@@ -127,7 +113,7 @@ def numpy_loss(X, lab_ptr, labels, weights, biases, masks=None):
 
 @pytest.mark.parametrize("hidden", [(6,), (6, 5)])
 @pytest.mark.parametrize("multilabel", [False, True])
-def test_gradients_match_finite_differences(hidden, multilabel):
+def test_gradients_match_finite_differences(tiny_problem, hidden, multilabel):
     X, lab_ptr, labels, net = tiny_problem(hidden=hidden, multilabel=multilabel)
     w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
@@ -146,7 +132,7 @@ def test_gradients_match_finite_differences(hidden, multilabel):
 
 
 @pytest.mark.parametrize("hidden", [(6,), (6, 5)])
-def test_dropout_gradients_match_finite_differences(hidden):
+def test_dropout_gradients_match_finite_differences(tiny_problem, hidden):
     # The masks are drawn as the engine draws them from the same RandomState:
     # the first layer's hashed from a 32-bit seed, then a 16-bit uniform per
     # unit of each later layer; survivors are scaled by 1/(1-p), p rounded to a
@@ -165,8 +151,9 @@ def test_dropout_gradients_match_finite_differences(hidden):
     assert all(0 < (m > 0).mean() < 1 for m in masks)
     w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
-    H = net.hidden(X, 1, p, np.random.RandomState(3))
-    loss = dense_step(net, X, lab_ptr, labels, 1e-3, H=H, dropout=p)
+    loss = dense_step(
+        net, X, lab_ptr, labels, 1e-3, dropout=p, rng=np.random.RandomState(3)
+    )
     args = (X, lab_ptr, labels, w64, b64)
     assert loss.sum() / X.shape[0] == pytest.approx(numpy_loss(*args, masks), rel=1e-5)
     assert loss.sum() / X.shape[0] != pytest.approx(numpy_loss(*args), rel=1e-3)
@@ -206,11 +193,28 @@ def test_first_layer_dropout_masks_are_hashed_per_unit(p):
     assert (other != keep).mean() > p * (1 - p)
 
 
+def fused_epoch(net, X, lab_ptr, labels, size, lr, n_threads, dropout, rng):
+    """``dense_step`` over consecutive batches of ``X``, as the trainer runs it."""
+    Xr = net.to_rows(X)
+    n = X.shape[0]
+    seeds = Network.dropout_seeds(-(-n // size), dropout, rng)
+    losses = []
+    for t, s in enumerate(range(0, n, size)):
+        e = min(s + size, n)
+        ptr, lab = lab_ptr[s : e + 1] - lab_ptr[s], labels[lab_ptr[s] : lab_ptr[e]]
+        Xb = RowBlock(Xr, s, e)
+        losses.append(
+            net.dense_step(Xb, ptr, lab, seeds[t], adam(lr), dropout, n_threads)
+        )
+    return np.concatenate(losses)
+
+
 @pytest.mark.parametrize("multilabel", [False, True])
 @pytest.mark.parametrize("p", [0.0, 0.4])
-def test_dense_epoch_equals_its_steps(multilabel, p):
-    # One kernel call for an epoch against dense_step batch by batch, from the
-    # same weights and RandomState: 50 samples in batches of 16 (the last of 2).
+def test_dense_steps_equal_train_steps(tiny_problem, multilabel, p):
+    # dense_step (three kernels) against train_step with every output active,
+    # batch by batch, from the same weights and RandomState: 50 samples in
+    # batches of 16 (the last of 2).
     X, lab_ptr, labels, net = tiny_problem(
         n=50, d=30, hidden=(16,), n_out=7, multilabel=multilabel
     )
@@ -218,18 +222,8 @@ def test_dense_epoch_equals_its_steps(multilabel, p):
         assert (np.diff(lab_ptr) == 0).any()  # a sample without labels, too
     steps = pickle.loads(pickle.dumps(net))
     before = [w.copy() for w in net.weights + net.biases]
-    loss = net.dense_epoch(
-        net.to_rows(X),
-        lab_ptr,
-        labels,
-        16,
-        1e-2,
-        BETA1,
-        BETA2,
-        EPS,
-        1,
-        dropout=p,
-        rng=np.random.RandomState(4),
+    loss = fused_epoch(
+        net, X, lab_ptr, labels, 16, 1e-2, 1, p, np.random.RandomState(4)
     )
     draws = np.random.RandomState(4)
     want = []
@@ -257,7 +251,7 @@ def test_dense_epoch_equals_its_steps(multilabel, p):
     assert not any(np.array_equal(a, b) for a, b in zip(before, net.weights))
 
 
-def test_dense_epoch_gives_identical_results_on_1_and_2_threads():
+def test_dense_steps_give_identical_results_on_1_and_2_threads():
     results = []
     for n_threads in (1, 2):
         rng = np.random.RandomState(0)
@@ -267,28 +261,15 @@ def test_dense_epoch_gives_identical_results_on_1_and_2_threads():
         X = sp.random(
             n, d, density=0.2, format="csr", random_state=rng, dtype=np.float32
         )
-        X = net.to_rows(X)
         labels = rng.randint(0, 20, n).astype(np.int32)
         lab_ptr = np.arange(n + 1, dtype=np.int64)
-        loss = net.dense_epoch(
-            X,
-            lab_ptr,
-            labels,
-            1000,
-            1e-3,
-            BETA1,
-            BETA2,
-            EPS,
-            n_threads,
-            dropout=0.5,
-            rng=rng,
-        )
+        loss = fused_epoch(net, X, lab_ptr, labels, 1000, 1e-3, n_threads, 0.5, rng)
         results.append([loss, *net.weights, *net.biases])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
 
 
-def test_is_finite_finds_one_bad_weight():
+def test_is_finite_finds_one_bad_weight(tiny_problem):
     _, _, _, net = tiny_problem(hidden=(6, 5))
     assert net.is_finite()
     for layer, where, bad in ((0, (3, 2), np.nan), (1, (0, 0), np.inf)):
@@ -339,25 +320,35 @@ def test_first_layer_holds_rows_of_seen_features_only():
     assert (net.first_layer()[unseen] != 0).all()
 
 
-def test_steps_on_rows_equal_steps_on_features():
-    # The estimator maps its data to first-layer rows once (to_rows) and steps
-    # with rows=True; the same as stepping on the features.
-    nets = []
-    for mapped in (False, True):
-        X, lab_ptr, labels, _ = tiny_problem(n=30, d=40)
-        net = Network(40, [6], 4, np.random.RandomState(1))
-        if mapped:
-            X = net.to_rows(X)
-            assert X.shape == (30, net.weights[0].shape[0])
-        for _ in range(3):
-            H = net.hidden(X, 1, 0.3, np.random.RandomState(2), rows=mapped)
-            dense_step(net, X, lab_ptr, labels, 1e-2, H=H, dropout=0.3, rows=mapped)
-        nets.append(net)
-    assert nets[0].n_rows == nets[1].n_rows > 1
-    for a, b in zip(
-        by_feature(nets[0]) + nets[0].biases, by_feature(nets[1]) + nets[1].biases
-    ):
+def test_hidden_on_rows_equals_hidden_on_features(tiny_problem):
+    # Training maps its data to first-layer rows once (to_rows) and reads it
+    # with rows=True: the same activations as from the features.
+    X, _, _, net = tiny_problem(n=30, d=40)
+    Xr = net.to_rows(X)
+    assert Xr.shape == (30, net.weights[0].shape[0])
+    for a, b in zip(net.hidden(X), net.hidden(Xr, rows=True)):
         np.testing.assert_array_equal(a, b)
+
+
+def test_coefs_are_assembled_once_per_change_and_read_only(tiny_problem):
+    X, lab_ptr, labels, net = tiny_problem(n=20, d=30, hidden=(8, 6))
+    coefs = net.coefs()
+    assert coefs[0] is net.coefs()[0]  # no copy on a second access
+    np.testing.assert_array_equal(coefs[0], net.first_layer())
+    assert coefs[1] is net.weights[1] and coefs[2].base is net.weights[-1]
+    with pytest.raises(ValueError, match="read-only"):
+        coefs[0][0, 0] = 1.0
+    dense_step(net, X, lab_ptr, labels, 1e-2)
+    after = net.coefs()[0]
+    assert after is not coefs[0] and not np.array_equal(after, coefs[0])
+    np.testing.assert_array_equal(after, net.first_layer())
+    state = net.snapshot()
+    dense_step(net, X, lab_ptr, labels, 1e-2)
+    moved = net.coefs()[0]
+    net.restore(state)
+    assert net.coefs()[0] is not moved
+    np.testing.assert_array_equal(net.coefs()[0], after)
+    assert pickle.loads(pickle.dumps(net))._by_feature is None
 
 
 def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
@@ -370,11 +361,10 @@ def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
     own, n_own = own_labels(lab_ptr, labels, n_out)
     pool = np.unique(rng.randint(n_out, size=30))
 
-    def step(net, X):
-        args = (own, n_own, np.ones(n, np.int64), pool, 1e-3, BETA1, BETA2, EPS, 1)
-        return net.train_step(X, *args)
+    def train(net, X):
+        return step(net, X, own, n_own, np.ones(n, np.int64), pool, 1e-3)
 
-    step(net, X)
+    train(net, X)
     net.add_inputs(np.arange(d - 3, d))  # the storage doubles: spare rows
     assert net.weights[0].shape[0] > net.n_rows
     out_rows = np.union1d(labels, pool)
@@ -404,7 +394,7 @@ def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
     # The same next step, new features (drawn from the pickled generator) too.
     X2 = sp.random(n, d, density=0.004, format="csr", random_state=rng)
     X2 = X2.astype(np.float32)
-    np.testing.assert_array_equal(step(net, X2), step(back, X2))
+    np.testing.assert_array_equal(train(net, X2), train(back, X2))
     for a, b in zip(by_feature(net) + net.biases, by_feature(back) + back.biases):
         np.testing.assert_array_equal(a, b)
 
@@ -428,7 +418,7 @@ def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
     return loss / X.shape[0]
 
 
-def test_sampled_gradients_match_finite_differences():
+def test_sampled_gradients_match_finite_differences(tiny_problem):
     # Each sample: its label and a pool of 5 random neurons shared by the batch
     # (masked where it holds the label), whose logits carry the logQ correction
     # log((12 - 1) / (5 - masked)).
@@ -440,9 +430,7 @@ def test_sampled_gradients_match_finite_differences():
     w64 = [w.astype(np.float64) for w in by_feature(net)]
     b64 = [b.astype(np.float64) for b in net.biases]
     args = (X, lab_ptr, labels, w64, b64, pool)
-    loss = net.train_step(
-        X, own, n_own, np.diff(lab_ptr), pool, 1e-3, BETA1, BETA2, EPS, 1
-    )
+    loss = step(net, X, own, n_own, np.diff(lab_ptr), pool, 1e-3)
     assert loss.sum() / n == pytest.approx(numpy_sampled_loss(*args), rel=1e-5)
     for params, moments in ((w64, net.m_w), (b64, net.m_b)):
         p, m = params[-1], moments[-1]
@@ -506,79 +494,6 @@ def test_dense_step_equals_numpy_reference(hidden):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
-def test_active_sets_hold_labels_first_and_no_repeats():
-    rng = np.random.RandomState(0)
-    n_out, dim, n = 3000, 16, 200
-    W = rng.standard_normal((n_out, dim)).astype(np.float32)
-    h = DWTAHash(dim, 2, 6, 6, random_state=0)
-    tables = LSHTables(6, 6, capacity=40, random_state=0).build(h.hash(W))
-    H = rng.standard_normal((n, dim)).astype(np.float32)
-    n_lab = rng.randint(0, 5, n)
-    lab_ptr = np.concatenate([[0], np.cumsum(n_lab)]).astype(np.int64)
-    labels = np.concatenate(
-        [rng.choice(n_out, k, replace=False) for k in n_lab]
-    ).astype(np.int32)
-    m = 100
-    pool = rng.randint(n_out, size=m)
-    act, n_fixed = active_sets(
-        tables,
-        h.hash(H),
-        lab_ptr,
-        labels,
-        pool,
-        rng.randint(m, size=n),
-        m,
-        n_out,
-        n_threads=2,
-    )
-    assert act.shape == (n, m)
-    indptr, cand = tables.query(h.hash(H))
-    for i in range(n):
-        row = act[i]
-        lab = labels[lab_ptr[i] : lab_ptr[i + 1]]
-        assert len(set(row.tolist())) == m
-        assert row[: len(lab)].tolist() == lab.tolist()
-        # Then candidates in the order met, as many as fit.
-        c = [j for j in cand[indptr[i] : indptr[i + 1]] if j not in set(lab)]
-        assert row[len(lab) : len(lab) + len(c)].tolist() == c[: m - len(lab)]
-        assert n_fixed[i] == min(m, len(lab) + len(c))
-        # The rest comes from the batch's pool while it lasts.
-        rest = row[len(lab) + len(c) :]
-        n_from_pool = len(set(pool.tolist()) - set(lab.tolist()) - set(c))
-        assert set(rest[:n_from_pool].tolist()) <= set(pool.tolist())
-    assert act.min() >= 0 and act.max() < n_out
-    # Capped candidates: the rest of each row comes from the pool.
-    capped, n_fixed = active_sets(
-        tables,
-        h.hash(H),
-        lab_ptr,
-        labels,
-        pool,
-        rng.randint(m, size=n),
-        m,
-        n_out,
-        max_cand=10,
-    )
-    assert (n_fixed <= np.diff(lab_ptr) + 10).all() and (n_fixed > 0).any()
-    np.testing.assert_array_equal(capped[:, 0], act[:, 0])
-
-
-def test_active_sets_fill_when_pool_runs_out():
-    n_out, m = 50, 30
-    lab_ptr = np.array([0, 1, 2], dtype=np.int64)
-    labels = np.array([7, 49], dtype=np.int32)
-    pool = np.array([3, 3, 3])  # repeats: a single usable neuron
-    act, n_fixed = active_sets(
-        None, None, lab_ptr, labels, pool, np.array([0, 2]), m, n_out
-    )
-    assert n_fixed.tolist() == [1, 1]
-    for row, lab in zip(act, labels):
-        assert row[0] == lab and row[1] == 3
-        assert len(set(row.tolist())) == m and row.max() < n_out
-    # After the pool: the neurons after its last one, cyclically, skipping labels.
-    assert act[0, 2:6].tolist() == [4, 5, 6, 8]
-
-
 def test_sparse_adam_touches_only_active_rows():
     rng = np.random.RandomState(0)
     n_out, d, n = 500, 300, 8
@@ -591,9 +506,7 @@ def test_sparse_adam_touches_only_active_rows():
     lab_ptr = np.arange(n + 1, dtype=np.int64)
     own, n_own = own_labels(lab_ptr, labels, n_out)
     pool = np.unique(rng.randint(n_out, size=20))
-    net.train_step(
-        X, own, n_own, np.ones(n, np.int64), pool, 1e-2, BETA1, BETA2, EPS, 1
-    )
+    step(net, X, own, n_own, np.ones(n, np.int64), pool, 1e-2)
     touched_out = np.zeros(n_out, bool)
     touched_out[labels] = True
     touched_out[pool] = True
@@ -637,26 +550,14 @@ def test_threads_give_identical_steps():
         )
         n_own[:] = 201
         pool = np.unique(rng.randint(n_out, size=300))
-        loss = net.train_step(
-            X,
-            own,
-            n_own,
-            np.ones(n, np.int64),
-            pool,
-            1e-3,
-            BETA1,
-            BETA2,
-            EPS,
-            n_threads,
-        )
+        loss = step(net, X, own, n_own, np.ones(n, np.int64), pool, 1e-3, n_threads)
         results.append((loss, net.weights, net.biases))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
         np.testing.assert_array_equal(a, b)
 
 
-def test_avx2_and_portable_kernels_agree(monkeypatch):
-    from sparseclf import _engine
+def test_avx2_and_portable_kernels_agree(monkeypatch, tiny_problem):
     from sparseclf._kernels import _backprop, cpu_has_avx2_fma
 
     if not cpu_has_avx2_fma():
@@ -665,7 +566,7 @@ def test_avx2_and_portable_kernels_agree(monkeypatch):
 
     results = []
     for module in (_backprop, _backprop_avx2):
-        monkeypatch.setattr(_engine, "_backprop", module)
+        monkeypatch.setattr(_network, "_backprop", module)
         X, lab_ptr, labels, net = tiny_problem(n=40, d=30, hidden=(16,), n_out=50)
         loss = dense_step(net, X, lab_ptr, labels, 1e-2)
         results.append([loss, *net.weights, *net.biases])

@@ -1,0 +1,34 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""CSR rows as the arrays the kernels take."""
+
+import numpy as np
+
+
+class RowBlock:
+    """Rows ``s:e`` of CSR ``X`` as array views: what a training step reads.
+
+    Cheaper than scipy's row slicing, which builds a new matrix per batch.
+    """
+
+    __slots__ = ("data", "indices", "indptr", "shape")
+
+    def __init__(self, X, s, e):
+        a, b = X.indptr[s], X.indptr[e]
+        self.data, self.indices = X.data[a:b], X.indices[a:b]
+        self.indptr = X.indptr[s : e + 1] - a
+        self.shape = (e - s, X.shape[1])
+
+
+def csr_arrays(X):
+    """CSR ``X`` as ``data, indices, indptr`` in the exact dtypes kernels export.
+
+    Both index arrays share one dtype, int32 or int64; no copy when they already
+    have it.
+    """
+    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
+    return (
+        np.ascontiguousarray(X.data, dtype=np.float32),
+        np.ascontiguousarray(X.indices, dtype=idx),
+        np.ascontiguousarray(X.indptr, dtype=idx),
+    )
