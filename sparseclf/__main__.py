@@ -20,7 +20,7 @@ def _shadowed_by_sources():
     source folder, finds ``./sparseclf`` with its kernels as plain ``.py``.
     """
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    spec = importlib.util.find_spec("sparseclf._kernels._backprop")
+    spec = importlib.util.find_spec("sparseclf._kernels._output_layer")
     return (
         bool(sys.path)
         and os.path.abspath(sys.path[0] or os.curdir) == here

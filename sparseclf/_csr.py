@@ -21,14 +21,15 @@ class RowBlock:
 
 
 def csr_arrays(X):
-    """CSR ``X`` as ``data, indices, indptr`` in the exact dtypes kernels export.
+    """CSR ``X`` as ``data, indices, indptr`` in the dtypes the kernels export.
 
-    Both index arrays share one dtype, int32 or int64; no copy when they already
-    have it.
+    float32, int32 and int64: no copy when they already have them (an int32
+    ``indptr`` of a batch is short).
     """
-    idx = np.int64 if np.result_type(X.indices, X.indptr) == np.int64 else np.int32
+    if X.shape[1] > np.iinfo(np.int32).max:
+        raise ValueError(f"X has {X.shape[1]} columns; at most 2**31 - 1 are supported.")
     return (
         np.ascontiguousarray(X.data, dtype=np.float32),
-        np.ascontiguousarray(X.indices, dtype=idx),
-        np.ascontiguousarray(X.indptr, dtype=idx),
+        np.ascontiguousarray(X.indices, dtype=np.int32),
+        np.ascontiguousarray(X.indptr, dtype=np.int64),
     )

@@ -17,11 +17,11 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 
 from sparseclf._csr import csr_arrays
-from sparseclf._kernels import _simhash, _tables, load
+from sparseclf._kernels import _tables, load
 from sparseclf._parallel import MIN_ROWS_PER_THREAD, threads_for
 
-_backprop = load("_backprop")
 _dwta = load("_dwta")
+_simhash = load("_simhash")
 
 # Rows of a dense batch projected at once by BLAS before packing (bounds memory).
 _CHUNK_ROWS = 16384
@@ -427,7 +427,7 @@ def active_sets(
     else:
         buckets_t = np.ascontiguousarray(buckets.T, dtype=np.int32)
         offsets, ids = tables.offsets, tables.ids
-    return _backprop.active_sets(
+    return _tables.active_sets(
         buckets_t,
         offsets,
         ids,

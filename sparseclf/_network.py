@@ -18,7 +18,8 @@ from sparseclf._csr import csr_arrays
 from sparseclf._kernels import load
 from sparseclf._parallel import threads_for
 
-_backprop = load("_backprop")
+_input_layer = load("_input_layer")
+_output_layer = load("_output_layer")
 
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
@@ -192,7 +193,7 @@ class Network:
         if grow and not mapped.all():
             self.add_inputs(indices)
             mapped = self.rows[indices]
-        return data, mapped.astype(indptr.dtype, copy=False), indptr
+        return data, mapped, indptr
 
     # ------------------------------------------------------------ persistence
 
@@ -250,7 +251,7 @@ class Network:
         """ReLU activations of the first (sparse-input) layer, float32.
 
         With ``dropout``, its masks are hashed from a seed drawn from ``rng``
-        (see ``_backprop.input_forward``).
+        (see ``_input_layer.input_forward``).
         """
         data, rows, indptr = self._input_arrays(X, grow=grow, rows=rows)
         cut, scale = _dropout_cut(dropout)
@@ -258,8 +259,8 @@ class Network:
         return self._input_forward(data, rows, indptr, seed, cut, scale, n_threads)
 
     def _input_forward(self, data, rows, indptr, seed, cut, scale, n_threads):
-        """``_backprop.input_forward`` on the first layer, CSR over its rows."""
-        return _backprop.input_forward(
+        """``_input_layer.input_forward`` on the first layer, CSR over its rows."""
+        return _input_layer.input_forward(
             data,
             rows,
             indptr,
@@ -304,7 +305,7 @@ class Network:
 
     def active_logits(self, H_last, active, n_threads=1):
         """Float32 logits of the neurons ``active`` (n, m) of each row."""
-        return _backprop.active_logits(
+        return _output_layer.active_logits(
             H_last,
             active,
             self.weights[-1],
@@ -338,9 +339,9 @@ class Network:
         ``n_pos[i]`` labels first, then its LSH candidates) and the ``pool``
         (unique ids) shared by the batch, whose logits get ``pool_offset`` (or
         nothing, None) and whose logits and gradients are BLAS products; see
-        ``_backprop.output_forward``. Only those output rows, and the input rows
+        ``_output_layer.output_forward``. Only those output rows, and the input rows
         of the batch's features, are read and updated (the first layer's bias
-        with them, in ``_backprop.input_step``); the hidden-to-hidden layers
+        with them, in ``_input_layer.input_step``); the hidden-to-hidden layers
         get dense Adam.
         """
         # A dropped unit's activation is 0, so ``H[k] > 0`` is the product of
@@ -360,11 +361,11 @@ class Network:
         if pool_offset is not None:
             Zp += pool_offset
         threads = threads_for(3 * int(n_own.sum()) + n * pool.shape[0] // 8, n_threads)
-        loss, dz, dzp, dH = _backprop.output_forward(
+        loss, dz, dzp, dH = _output_layer.output_forward(
             Hl, own, n_own, n_pos, pool, Zp, W, b, np.float32(1.0 / n), threads
         )
         dH += dzp @ Wp
-        _backprop.output_update(
+        _output_layer.output_update(
             Hl,
             own,
             n_own,
@@ -390,7 +391,7 @@ class Network:
 
         For a network with one hidden layer and few outputs: the same step but
         for rounding (the output layer's products are loops in
-        ``_backprop.dense_output``, not BLAS), without the active sets, the
+        ``_output_layer.dense_output``, not BLAS), without the active sets, the
         pool and the NumPy products. ``X`` (a ``RowBlock`` of ``to_rows``
         output) has the labels ``(lab_ptr, labels)``; ``seed`` seeds the
         dropout masks. Returns the per-sample losses.
@@ -400,7 +401,7 @@ class Network:
         data, rows, indptr = csr_arrays(X)
         H = self._input_forward(data, rows, indptr, seed, cut, scale, n_threads)
         work = H.shape[0] * (3 + self.weights[-1].size // 8)
-        loss, dH = _backprop.dense_output(
+        loss, dH = _output_layer.dense_output(
             H,
             np.ascontiguousarray(lab_ptr, dtype=np.int64),
             np.ascontiguousarray(labels, dtype=np.int32),
@@ -420,8 +421,8 @@ class Network:
         return np.zeros(n_steps, dtype=np.uint32)
 
     def _input_step(self, data, rows, indptr, dH, H, scale, constants, n_threads):
-        """``_backprop.input_step`` on the first layer and its bias."""
-        _backprop.input_step(
+        """``_input_layer.input_step`` on the first layer and its bias."""
+        _input_layer.input_step(
             data,
             _row_keys(rows),
             indptr,

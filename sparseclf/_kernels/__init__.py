@@ -1,7 +1,8 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Pythran kernels. Import them through the modules that cast and check their
-arguments (:mod:`sparseclf._lsh`, :mod:`sparseclf._network`,
+"""Pythran kernels, one concern a module; ``_common.py`` holds the helpers they
+share (Pythran inlines them). Import them through the modules that cast and
+check their arguments (:mod:`sparseclf._lsh`, :mod:`sparseclf._network`,
 :mod:`sparseclf._hashing`).
 
 Some kernels are also built for AVX2 + FMA CPUs (``AVX2_MODULES``); :func:`load`
@@ -13,8 +14,8 @@ import importlib
 import os
 
 # Every kernel module, and those also built for AVX2 + FMA.
-MODULES = ("_backprop", "_dwta", "_murmur", "_simhash", "_tables")
-AVX2_MODULES = ("_backprop", "_dwta")
+MODULES = ("_dwta", "_input_layer", "_murmur", "_output_layer", "_simhash", "_tables")
+AVX2_MODULES = ("_dwta", "_input_layer", "_output_layer", "_simhash")
 
 
 def cpu_has_avx2_fma():

@@ -18,19 +18,7 @@ Outputs are table-major, ``(n_tables, n)``, the layout the table build reads.
 
 import numpy as np
 
-_PRIME = 2147483647
-
-
-def _fold(code, n_code_bits, range_pow):
-    if n_code_bits <= range_pow:
-        return code
-    mask = (1 << range_pow) - 1
-    out = 0
-    while code > 0:
-        out ^= code & mask
-        code //= mask + 1  # not `>>=`: trips a Pythran 0.19 range-analysis bug
-    return out
-
+from ._common import PRIME, fold
 
 def _densify_pack(
     raw, out, col, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes
@@ -55,23 +43,23 @@ def _densify_pack(
                 if n_nonempty == 0:
                     c = 0
                 else:
-                    base = ((b + 1) * a1) % _PRIME
+                    base = ((b + 1) * a1) % PRIME
                     probe = 1
                     while c < 0 and probe <= max_probes:
-                        j = ((base + (probe * a2) % _PRIME + a3) % _PRIME) % n_hashes
+                        j = ((base + (probe * a2) % PRIME + a3) % PRIME) % n_hashes
                         c = int(raw[j])
                         probe += 1
                     if c < 0:
-                        j = ((base + a3) % _PRIME) % n_nonempty
+                        j = ((base + a3) % PRIME) % n_nonempty
                         c = int(raw[nonempty[j]])
             code |= c << (h * code_bits)
-        out[t, col] = _fold(code, n_bits * code_bits, range_pow)
+        out[t, col] = fold(code, n_bits * code_bits, range_pow)
 
 
 _BLOCK = 64
 
 
-# pythran export dwta_dense(float32[:, :], int32[:, :], int, int, int, int, int64[:], int, int)
+# pythran export dwta_dense(float32[:, :] order(C), int32[:, :] order(C), int, int, int, int, int64[:], int, int)
 def dwta_dense(
     X, bins, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes, n_threads
 ):
@@ -120,8 +108,7 @@ def dwta_dense(
     return out
 
 
-# pythran export dwta_csr(float32[:], int32[:], int32[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
-# pythran export dwta_csr(float32[:], int64[:], int64[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
+# pythran export dwta_csr(float32[:], int32[:], int64[:], int64[:], int64[:], int, int, int, int, int, int64[:], int, int)
 def dwta_csr(
     data,
     indices,

@@ -10,19 +10,10 @@ into ``range_pow`` bits by XOR of ``range_pow``-bit chunks. Outputs are table-ma
 
 import numpy as np
 
-
-def _fold(code, n_code_bits, range_pow):
-    if n_code_bits <= range_pow:
-        return code
-    mask = (1 << range_pow) - 1
-    out = 0
-    while code > 0:
-        out ^= code & mask
-        code //= mask + 1  # not `>>=`: trips a Pythran 0.19 range-analysis bug
-    return out
+from ._common import fold
 
 
-# pythran export pack_signs(float32[:, :], int, int, int, int)
+# pythran export pack_signs(float32[:, :] order(C), int, int, int, int)
 def pack_signs(proj_t, n_tables, n_bits, range_pow, n_threads):
     """Bucket ids (n_tables, n) from projections ``proj_t`` (n_tables * n_bits, n)."""
     n = proj_t.shape[1]
@@ -38,12 +29,11 @@ def pack_signs(proj_t, n_tables, n_bits, range_pow, n_threads):
                 code[i] |= (p[i] > 0) << h
         if n_bits > range_pow:
             for i in range(n):
-                code[i] = _fold(code[i], n_bits, range_pow)
+                code[i] = fold(code[i], n_bits, range_pow)
     return out
 
 
-# pythran export simhash_csr(float32[:], int32[:], int32[:], float32[:, :], int, int, int, int)
-# pythran export simhash_csr(float32[:], int64[:], int64[:], float32[:, :], int, int, int, int)
+# pythran export simhash_csr(float32[:], int32[:], int64[:], float32[:, :] order(C), int, int, int, int)
 def simhash_csr(
     data, indices, indptr, planes_t, n_tables, n_bits, range_pow, n_threads
 ):
@@ -60,5 +50,5 @@ def simhash_csr(
             code = 0
             for h in range(n_bits):
                 code |= int(acc[t * n_bits + h] > 0) << h
-            out[t, i] = _fold(code, n_bits, range_pow)
+            out[t, i] = fold(code, n_bits, range_pow)
     return out

@@ -6,15 +6,16 @@ Table ``t`` keeps the ids of bucket ``k`` in ``ids[t, offsets[t, k]:offsets[t, k
 at most ``capacity`` of them. A bucket that receives more keeps a uniform random
 sample of ``capacity`` ids (what reservoir sampling keeps), drawn with a Park-Miller
 generator seeded per table from Python, or, with ``fifo``, the last ``capacity`` ids
-inserted (ids are inserted in increasing order).
+inserted (ids are inserted in increasing order). ``active_sets`` reads the
+tables to make a training batch's active sets.
 """
 
 import numpy as np
 
-_PRIME = 2147483647
+from ._common import PRIME
 
 
-# pythran export build_tables(int32[:, :], int, int, bool, int64[:], int)
+# pythran export build_tables(int32[:, :] order(C), int, int, bool, int64[:], int)
 def build_tables(buckets_t, n_buckets, capacity, fifo, seeds, n_threads):
     """Return ``offsets`` (n_tables, n_buckets + 1) and ``ids`` (n_tables, n), int32.
 
@@ -55,7 +56,7 @@ def build_tables(buckets_t, n_buckets, capacity, fifo, seeds, n_threads):
                     else:
                         # Partial Fisher-Yates: a uniform sample of `capacity` ids.
                         for s in range(capacity):
-                            state = (state * 48271) % _PRIME
+                            state = (state * 48271) % PRIME
                             r = s + state % (count - s)
                             tmp = row[start + s]
                             row[start + s] = row[start + r]
@@ -68,7 +69,7 @@ def build_tables(buckets_t, n_buckets, capacity, fifo, seeds, n_threads):
     return offsets, ids
 
 
-# pythran export query_tables(int32[:, :], int32[:, :], int32[:, :], int, int)
+# pythran export query_tables(int32[:, :] order(C), int32[:, :] order(C), int32[:, :] order(C), int, int)
 def query_tables(buckets_t, offsets, ids, n_items, n_threads):
     """Union of the queried buckets' ids per row, as CSR, with hit counts.
 
@@ -116,3 +117,79 @@ def query_tables(buckets_t, offsets, ids, n_items, n_threads):
         found[indptr[i] : indptr[i + 1]] = tmp_ids[bound[i] : bound[i] + sizes[i]]
         counts[indptr[i] : indptr[i + 1]] = tmp_cnt[bound[i] : bound[i] + sizes[i]]
     return indptr, found, counts
+
+
+# pythran export active_sets(int32[:, :] order(C), int32[:, :] order(C), int32[:, :] order(C), int64[:], int32[:], int64[:], int64[:], int, int, int, int)
+def active_sets(
+    buckets_t,
+    offsets,
+    ids,
+    lab_ptr,
+    labels,
+    pool,
+    pool_start,
+    m,
+    max_cand,
+    n_out,
+    n_threads,
+):
+    """Active output neurons per sample, (n, m) int32, no repeats within a row.
+
+    A row holds the sample's labels first, then the LSH candidates from its buckets
+    (``buckets_t`` is table-major, (n_tables, n); ``n_tables`` may be 0) in the order
+    met, at most ``max_cand`` of them (and ``m`` entries in all). The rest is filled
+    from ``pool`` (random neurons drawn
+    in Python for the whole batch), read cyclically from ``pool_start[i]``, then,
+    if the pool runs out, with the neurons after the pool's last one cyclically.
+    A pool shared by the batch keeps the rows touched by the update few. Also
+    returns ``n_fixed``: per row, the number of labels and candidates (the rest
+    are random).
+    """
+    n_tables, n = buckets_t.shape[0], buckets_t.shape[1]
+    n_pool = pool.shape[0]
+    out = np.empty((n, m), dtype=np.int32)
+    n_fixed = np.empty(n, dtype=np.int64)
+    n_chunks = max(1, min(n_threads, n))
+    # omp parallel for schedule(static, 1) num_threads(n_threads)
+    for c in range(n_chunks):
+        seen = np.zeros(n_out, dtype=np.bool_)
+        for i in range(c * n // n_chunks, (c + 1) * n // n_chunks):
+            row = out[i]
+            k = 0
+            for p in range(lab_ptr[i], lab_ptr[i + 1]):
+                j = labels[p]
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+            k_cand = min(m, k + max_cand)
+            for t in range(n_tables):
+                bkt = buckets_t[t, i]
+                for p in range(offsets[t, bkt], offsets[t, bkt + 1]):
+                    if k < k_cand:
+                        j = ids[t, p]
+                        if not seen[j]:
+                            seen[j] = True
+                            row[k] = j
+                            k += 1
+            n_fixed[i] = k
+            q = 0
+            while k < m and q < n_pool:
+                j = pool[(pool_start[i] + q) % n_pool]
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+                q += 1
+            j = pool[n_pool - 1] if n_pool > 0 else n_out - 1
+            while k < m:
+                j += 1
+                if j >= n_out:
+                    j = 0
+                if not seen[j]:
+                    seen[j] = True
+                    row[k] = j
+                    k += 1
+            for q in range(m):
+                seen[row[q]] = False
+    return out, n_fixed
