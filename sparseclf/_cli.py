@@ -10,13 +10,19 @@ import warnings
 
 import numpy as np
 
-from sparseclf._cli_data import FORMATS, CLIError, read_data
+from sparseclf._cli_data import (
+    CLIError,
+    add_data_options,
+    data_options,
+    match_columns,
+    read_data,
+)
 
 # predict --top-k computes probabilities over all classes in row blocks of at
 # most this many entries (32 MiB of float64), whatever the number of classes.
 _PROBA_BLOCK = 2**22
-# Epochs of an XMC fit when --epochs is not given (SparseMLPClassifier's
-# max_iter=200 relies on its stopping rule, which a partial_fit loop lacks).
+# Most epochs of an XMC fit when --epochs is not given: SparseMLPClassifier's
+# max_iter=200 is meant for small data sets.
 _XMC_EPOCHS = 10
 
 
@@ -53,40 +59,6 @@ def _sparsity(text):
     return text if text == "auto" else float(text)
 
 
-def _add_data_options(parser):
-    group = parser.add_argument_group("data file")
-    group.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="format of the data file (default: from its extension: .csv, .tsv, "
-        ".xmc, .ft; else from its first line, an XMC header or a fastText label)",
-    )
-    group.add_argument(
-        "--text-column",
-        help="CSV/TSV: name (or 0-based index) of the text column (default: "
-        "'text', or the only other column of a two-column file)",
-    )
-    group.add_argument(
-        "--label-column",
-        help="CSV/TSV: name (or 0-based index) of the label column (default: 'label')",
-    )
-    group.add_argument(
-        "--sep", help="CSV/TSV: field separator (default: ',' for CSV, tab for TSV)"
-    )
-    group.add_argument(
-        "--no-header",
-        dest="header",
-        action="store_false",
-        help="CSV/TSV: the first line is data (columns are then 0-based indices; "
-        "defaults: label 0, text 1)",
-    )
-    group.add_argument(
-        "--label-prefix",
-        default="__label__",
-        help="fastText: the prefix of label words (default: %(default)s)",
-    )
-
-
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m sparseclf",
@@ -121,8 +93,8 @@ def _build_parser():
         "--epochs",
         "--max-iter",
         type=_positive_int,
-        help="epochs (default: texts 'auto', about 65,536 documents seen; XMC "
-        f"{_XMC_EPOCHS})",
+        help="most epochs; fewer when the loss stops improving (default: texts "
+        f"'auto', about 65,536 documents seen; XMC {_XMC_EPOCHS})",
     )
     fit.add_argument(
         "--hidden",
@@ -160,7 +132,7 @@ def _build_parser():
     )
     fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
     fit.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
-    _add_data_options(fit)
+    add_data_options(fit)
     fit.set_defaults(func=_run_fit)
 
     evaluate = commands.add_parser(
@@ -171,7 +143,7 @@ def _build_parser():
     )
     evaluate.add_argument("model", help="model file written by fit")
     evaluate.add_argument("data", help="labelled data file")
-    _add_data_options(evaluate)
+    add_data_options(evaluate)
     evaluate.set_defaults(func=_run_evaluate)
 
     predict = commands.add_parser(
@@ -191,7 +163,7 @@ def _build_parser():
     )
     predict.add_argument("-k", "--top-k", type=_positive_int, metavar="K")
     predict.add_argument("--output", help="output file (default: standard output)")
-    _add_data_options(predict)
+    add_data_options(predict)
     predict.set_defaults(func=_run_predict)
     return parser
 
@@ -245,16 +217,6 @@ def _run_demo(args):
     return run_demo(quick=args.quick)
 
 
-def _data_options(args):
-    return {
-        "label_prefix": args.label_prefix,
-        "sep": args.sep,
-        "text_column": args.text_column,
-        "label_column": args.label_column,
-        "header": args.header,
-    }
-
-
 # ------------------------------------------------------------------------- fit
 
 
@@ -268,7 +230,7 @@ def _run_fit(args):
             f"cannot write the model to {args.model}: no such folder, or not writable"
         )
     t0 = time.perf_counter()
-    data = read_data(args.data, args.format, **_data_options(args))
+    data = read_data(args.data, args.format, **data_options(args))
     n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
     _say(args, f"read {n:,} samples in {time.perf_counter() - t0:.1f} s")
     if data.kind == "text":
@@ -416,7 +378,7 @@ def _model_data(args, labels):
     from sparseclf import TextClassifier
 
     model = _load_model(args.model)
-    data = read_data(args.data, args.format, labels=labels, **_data_options(args))
+    data = read_data(args.data, args.format, labels=labels, **data_options(args))
     text_model = isinstance(model, TextClassifier)
     if text_model != (data.kind == "text"):
         source = "standard input" if args.data == "-" else args.data
@@ -426,21 +388,9 @@ def _model_data(args, labels):
             f"{'texts' if data.kind == 'text' else 'XMC features'}"
         )
     if data.kind == "xmc":
-        data.X = _match_columns(data.X, model.n_features_in_, "features", args.data)
-        data.y = _match_columns(data.y, len(model.classes_), None, args.data)
+        data.X = match_columns(data.X, model.n_features_in_, "features", args.data)
+        data.y = match_columns(data.y, len(model.classes_), None, args.data)
     return model, data
-
-
-def _match_columns(M, n_columns, what, path):
-    """``M`` with ``n_columns`` columns: padded; too wide is an error for features."""
-    if M.shape[1] < n_columns:
-        M = M.copy()
-        M.resize((M.shape[0], n_columns))
-    elif M.shape[1] > n_columns and what is not None:
-        raise CLIError(
-            f"{path} has {M.shape[1]:,} {what}; the model was trained on {n_columns:,}"
-        )
-    return M
 
 
 def _run_evaluate(args):

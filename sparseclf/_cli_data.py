@@ -197,3 +197,61 @@ def _find_column(names, name, what, required=True):
         f"no {what} column {name!r}; the columns are {names[:20]} (choose one with "
         f"--{what}-column NAME or a 0-based index)"
     )
+
+
+def add_data_options(parser):
+    """The options that describe a data file, on ``parser``."""
+    group = parser.add_argument_group("data file")
+    group.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="format of the data file (default: from its extension: .csv, .tsv, "
+        ".xmc, .ft; else from its first line, an XMC header or a fastText label)",
+    )
+    group.add_argument(
+        "--text-column",
+        help="CSV/TSV: name (or 0-based index) of the text column (default: "
+        "'text', or the only other column of a two-column file)",
+    )
+    group.add_argument(
+        "--label-column",
+        help="CSV/TSV: name (or 0-based index) of the label column (default: 'label')",
+    )
+    group.add_argument(
+        "--sep", help="CSV/TSV: field separator (default: ',' for CSV, tab for TSV)"
+    )
+    group.add_argument(
+        "--no-header",
+        dest="header",
+        action="store_false",
+        help="CSV/TSV: the first line is data (columns are then 0-based indices; "
+        "defaults: label 0, text 1)",
+    )
+    group.add_argument(
+        "--label-prefix",
+        default="__label__",
+        help="fastText: the prefix of label words (default: %(default)s)",
+    )
+
+
+def data_options(args):
+    """``read_data``'s keyword arguments from the parsed options."""
+    return {
+        "label_prefix": args.label_prefix,
+        "sep": args.sep,
+        "text_column": args.text_column,
+        "label_column": args.label_column,
+        "header": args.header,
+    }
+
+
+def match_columns(M, n_columns, what, path):
+    """``M`` with ``n_columns`` columns: padded; too wide is an error for features."""
+    if M.shape[1] < n_columns:
+        M = M.copy()
+        M.resize((M.shape[0], n_columns))
+    elif M.shape[1] > n_columns and what is not None:
+        raise CLIError(
+            f"{path} has {M.shape[1]:,} {what}; the model was trained on {n_columns:,}"
+        )
+    return M

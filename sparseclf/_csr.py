@@ -27,7 +27,7 @@ def csr_arrays(X):
     ``indptr`` of a batch is short).
     """
     if X.shape[1] > np.iinfo(np.int32).max:
-        raise ValueError(f"X has {X.shape[1]} columns; at most 2**31 - 1 are supported.")
+        raise ValueError(f"X has {X.shape[1]} columns; at most 2**31 - 1 work.")
     return (
         np.ascontiguousarray(X.data, dtype=np.float32),
         np.ascontiguousarray(X.indices, dtype=np.int32),

@@ -116,8 +116,8 @@ def _extreme(n_train, n_test, n_labels, n_features, epochs):
         f"{n_features:,} sparse features, {n_labels:,} labels "
         f"({Y.nnz / Y.shape[0]:.1f} per sample, power-law frequencies)"
     )
-    # 1e-2 rather than the default 1e-3: P@1 0.64 instead of 0.45 after 3
-    # epochs (measured on these data; 3e-3: 0.59).
+    # 1e-2 rather than the default 1e-3: three epochs reach a much higher P@1
+    # on these data (benchmarks/README.md).
     clf = SparseMLPClassifier(learning_rate_init=1e-2, random_state=0)
     print(f"   {'epoch':>5} {'loss':>8} {'samples/s':>10} {'P@1':>6} {'P@5':>6}")
     for epoch in range(1, epochs + 1):

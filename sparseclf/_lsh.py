@@ -96,6 +96,17 @@ class SimHash:
     ----------
     planes_t : ndarray of shape (dim, n_bits * n_tables), float32
         The projections, one column per hash.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseclf import SimHash
+    >>> X = np.random.RandomState(0).standard_normal((5, 16))
+    >>> h = SimHash(16, n_bits=4, n_tables=3, range_pow=4, random_state=0)
+    >>> h.hash(X).shape
+    (5, 3)
+    >>> bool((h.hash(X) == h.hash(2 * X)).all())  # sign bits: scale-free
+    True
     """
 
     code_bits = 1
@@ -191,6 +202,19 @@ class DWTAHash:
     ----------
     bins : ndarray of shape (n_bits * n_tables, bin_size), int32
         The coordinates each hash reads.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import scipy.sparse as sp
+    >>> from sparseclf import DWTAHash
+    >>> X = np.random.RandomState(0).standard_normal((5, 16))
+    >>> h = DWTAHash(16, n_bits=2, n_tables=4, range_pow=6, random_state=0)
+    >>> buckets = h.hash(X)
+    >>> buckets.shape, int(buckets.max()) < 2**6
+    ((5, 4), True)
+    >>> bool((h.hash(sp.csr_matrix(X)) == buckets).all())  # dense or CSR alike
+    True
     """
 
     def __init__(
@@ -295,9 +319,22 @@ class LSHTables:
     Attributes
     ----------
     offsets : ndarray of shape (n_tables, 2**range_pow + 1), int32, or None
+        Where each bucket's ids start in ``ids``.
     ids : ndarray of shape (n_tables, n_items), int32, or None
+        The ids, bucket after bucket.
     n_items : int
         Number of items (neurons) inserted by the last build; 0 when empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sparseclf import DWTAHash, LSHTables
+    >>> W = np.random.RandomState(0).standard_normal((100, 16))
+    >>> h = DWTAHash(16, n_bits=2, n_tables=4, range_pow=6, random_state=0)
+    >>> tables = LSHTables(4, 6, capacity=100, random_state=0).build(h.hash(W))
+    >>> indptr, ids = tables.query(h.hash(W[:2]))
+    >>> 0 in ids[indptr[0] : indptr[1]]  # a vector finds itself
+    True
     """
 
     def __init__(

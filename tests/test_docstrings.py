@@ -1,27 +1,42 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The examples in the public docstrings run and print what they show."""
+"""The examples in the docstrings run and print what they show."""
 
 import doctest
 import importlib
+import pkgutil
 
 import pytest
 
-MODULES = [
-    "sparseclf._mlp",
-    "sparseclf.metrics",
-    "sparseclf.datasets._synthetic",
-    "sparseclf.datasets._xmc",
-    "sparseclf.datasets._fasttext",
-    "sparseclf.datasets._sms_spam",
+import sparseclf
+import sparseclf.datasets
+import sparseclf.metrics
+
+# Every module of the installed package but the kernels (compiled) and the
+# ``python -m`` entry point. Doctests of the *installed* modules: pytest's
+# --doctest-modules would collect the uncompiled source tree instead.
+MODULES = sorted(
+    m.name
+    for m in pkgutil.walk_packages(sparseclf.__path__, "sparseclf.")
+    if not m.name.startswith("sparseclf._kernels") and m.name != "sparseclf.__main__"
+)
+PUBLIC = [
+    getattr(module, name)
+    for module in (sparseclf, sparseclf.datasets, sparseclf.metrics)
+    for name in module.__all__
+    if name != "__version__"
 ]
 
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    # Doctests of the *installed* modules: pytest's --doctest-modules would
-    # collect the uncompiled source tree instead.
-    module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0, f"{name} has no examples"
+    result = doctest.testmod(
+        importlib.import_module(name), optionflags=doctest.ELLIPSIS
+    )
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("obj", PUBLIC, ids=lambda obj: obj.__name__)
+def test_every_public_object_has_an_example(obj):
+    tests = doctest.DocTestFinder().find(obj)
+    assert any(t.examples for t in tests if t.name.endswith(obj.__name__))

@@ -20,6 +20,7 @@ import numpy as np
 
 from ._common import PRIME, fold
 
+
 def _densify_pack(
     raw, out, col, n_tables, n_bits, code_bits, range_pow, probe_seeds, max_probes
 ):
