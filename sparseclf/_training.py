@@ -305,6 +305,8 @@ class Trainer:
             network, X_val, lambda H: exact_topk(network, H, 1), n_threads
         )
         score = float(np.mean([t in y for t, y in zip(top[0][:, 0], y_val)]))
+        if self.validation_scores is None:  # early_stopping set after a fit
+            self.validation_scores = []
         self.validation_scores.append(score)
         best = self.best_validation_score
         if best is not None and score <= best + tol:
@@ -317,8 +319,9 @@ class Trainer:
         return False
 
     def _judge_loss(self, tol):
-        if self.loss > self.best_loss - tol:
+        best = np.inf if self.best_loss is None else self.best_loss
+        if self.loss > best - tol:
             self.no_improvement += 1
         else:
             self.no_improvement = 0
-        self.best_loss = min(self.best_loss, self.loss)
+        self.best_loss = min(best, self.loss)

@@ -401,6 +401,20 @@ def test_partial_fit_and_warm_start():
     assert warm.n_iter_ == 6 and not np.array_equal(first, warm.coefs_[0])
 
 
+def test_warm_start_may_switch_early_stopping():
+    X, y = make_classification(300, 10, n_classes=3, n_informative=5, random_state=0)
+    clf = SparseMLPClassifier(max_iter=3, warm_start=True, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.validation_scores_ is None and clf.best_loss_ < np.inf
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(early_stopping=True).fit(X, y)
+    assert len(clf.validation_scores_) == 3 and clf.n_iter_ == 6
+    with pytest.warns(ConvergenceWarning):
+        clf.set_params(early_stopping=False).fit(X, y)
+    assert clf.n_iter_ == 9 and np.isfinite(clf.best_loss_)
+
+
 def test_early_stopping_keeps_best():
     X, y = make_classification(1000, 20, n_classes=3, n_informative=8, random_state=0)
     clf = SparseMLPClassifier(
