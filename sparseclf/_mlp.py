@@ -427,10 +427,10 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         network, sampler = self._model.network, self._model.sampler
         n_threads = effective_n_threads(self.n_jobs)
         if exact:
-            method = lambda H: _scoring.exact_topk(network, H, k)  # noqa: E731
+            method = functools.partial(_scoring.exact_topk, network, k=k)
         else:
-            method = lambda H: _scoring.lsh_topk(  # noqa: E731
-                network, sampler, H, k, n_threads
+            method = functools.partial(
+                _scoring.lsh_topk, network, sampler, k=k, n_threads=n_threads
             )
         return _scoring.topk_blocks(network, X, method, n_threads)
 

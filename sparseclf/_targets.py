@@ -48,11 +48,6 @@ def is_indicator(y):
         return False
 
 
-def is_multilabel(y):
-    """True for multi-label targets: label sets or an indicator matrix."""
-    return is_label_lists(y) or sp.issparse(y) or is_indicator(y)
-
-
 def take_rows(lab_ptr, labels, rows):
     """Rows ``rows`` of the CSR label structure ``(lab_ptr, labels)``."""
     counts = np.diff(lab_ptr)[rows]

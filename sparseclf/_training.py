@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The training loop: epochs, batches, early stopping, divergence, progress."""
 
+import functools
 import math
 import time
 import warnings
@@ -302,7 +303,7 @@ class Trainer:
     def _validate(self, network, X_val, y_val, n_threads, tol):
         """Score the held-out data; True when it is the best so far."""
         top = topk_blocks(
-            network, X_val, lambda H: exact_topk(network, H, 1), n_threads
+            network, X_val, functools.partial(exact_topk, network, k=1), n_threads
         )
         score = float(np.mean([t in y for t, y in zip(top[0][:, 0], y_val)]))
         if self.validation_scores is None:  # early_stopping set after a fit
