@@ -4,6 +4,7 @@
 
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash
 from sparseclf._mlp import SparseMLPClassifier
+from sparseclf._persistence import load, save
 from sparseclf._text import TextClassifier
 
 __version__ = "0.1.0.dev0"
@@ -15,4 +16,6 @@ __all__ = [
     "SparseMLPClassifier",
     "TextClassifier",
     "__version__",
+    "load",
+    "save",
 ]

@@ -357,6 +357,14 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             model = Model(targets, X.shape[1], params, n_threads)
         else:
             model = self._model
+            if not model.network.trainable:
+                raise ValueError(
+                    "This model was saved for inference only "
+                    "(sparseclf.save(..., optimizer_state=False)): it has no "
+                    "optimizer state to continue training from. Fit it afresh "
+                    "(fit with warm_start=False), or load a file saved with "
+                    "optimizer_state=True."
+                )
             lab_ptr, labels = model.targets.encode(y, X.shape[0])
         try:
             model.train(X, lab_ptr, labels, epochs, params, n_threads)

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from sparseclf._csr import csr_arrays
 from sparseclf._kernels import load
 from sparseclf._parallel import threads_for
+from sparseclf._persistence import stored_weights, writing_options
 
 _input_layer = load("_input_layer")
 _output_layer = load("_output_layer")
@@ -200,13 +201,22 @@ class Network:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_by_feature"] = None
-        for name in ("weights", "m_w", "v_w"):
+        options = writing_options()
+        if options is not None and not options["optimizer_state"]:
+            # Inference only: no moments (see ``sparseclf.save``).
+            for name in ("m_w", "v_w", "m_b", "v_b"):
+                state[name] = None
+        names = [n for n in ("weights", "m_w", "v_w") if state[n] is not None]
+        for name in names:
             state[name] = list(state[name])
             state[name][0] = state[name][0][: self.n_rows]  # not the spare room
+        state["weights"] = [stored_weights(w, options) for w in state["weights"]]
         # Adam's moments stay zero on rows training never touched (most rows of
         # an extreme output layer), so a wide layer's moments are saved as their
         # touched rows only; loading rebuilds them exactly.
         state["_touched"] = []
+        if state["m_w"] is None:
+            return state
         for k, (m, v) in enumerate(zip(state["m_w"], state["v_w"])):
             rows = np.flatnonzero((m != 0).any(axis=1) | (v != 0).any(axis=1))
             if rows.size > m.shape[0] // 2:
@@ -221,9 +231,19 @@ class Network:
                 full = np.zeros(shape, dtype=np.float32)
                 full[rows] = state[name][k]
                 state[name][k] = full
-        for name in ("weights", "m_w", "v_w"):
-            state[name][0] = np.ascontiguousarray(state[name][0])
+        # float32 again if saved as float16; contiguous either way.
+        state["weights"] = [
+            np.ascontiguousarray(w, dtype=np.float32) for w in state["weights"]
+        ]
+        if state["m_w"] is not None:
+            for name in ("m_w", "v_w"):
+                state[name][0] = np.ascontiguousarray(state[name][0])
         self.__dict__.update(state)
+
+    @property
+    def trainable(self):
+        """Whether Adam's moments are here (not an inference-only model)."""
+        return self.m_w is not None
 
     def snapshot(self):
         """Copies of the weights and biases, for ``restore``."""

@@ -17,6 +17,7 @@ from collections import namedtuple
 import numpy as np
 
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash, active_sets
+from sparseclf._persistence import writing_options
 
 # Outputs up to this size train densely (every neuron active): hashing cannot
 # save much there and costs accuracy.
@@ -242,6 +243,15 @@ class OutputSampler:
         self.rebuild(W, n_threads)
         self.interval *= self.settings.rebuild_growth
         self.next_rebuild = max(1, round(self.interval))
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        options = writing_options()
+        if options is not None and not options["optimizer_state"]:
+            # Inference only (see ``sparseclf.save``): prediction reads the
+            # hash functions, tables and hubs, not what draws the negatives.
+            state.update(label_counts=None, negative_cdf=None, hub_mean=None)
+        return state
 
     def count_labels(self, labels):
         """Add a fit's labels to the counts negatives are drawn from."""
