@@ -288,7 +288,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ fitting
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None):
         """Train on ``X, y`` for up to ``max_iter`` epochs.
 
         Parameters
@@ -299,6 +299,14 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         y : array-like of shape (n_samples,), or (n_samples, n_classes) indicator \
                 (dense or sparse), or a list of label sets
             Class labels (multi-class) or label sets (multi-label).
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            Validation data for early stopping, in place of a held-out
+            ``validation_fraction`` of ``X``: all of ``X`` is trained on. Needs
+            ``early_stopping=True``.
+        y_val : array-like, indicator matrix or label sets, default=None
+            Targets of ``X_val``, in the form of ``y``; labels must be classes
+            of ``y``.
 
         Returns
         -------
@@ -306,7 +314,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             The fitted classifier.
         """
         first = not (self.warm_start and self.__sklearn_is_fitted__())
-        return self._fit(X, y, classes=None, first=first, epochs=self.max_iter)
+        return self._fit(
+            X, y, classes=None, first=first, epochs=self.max_iter, val=(X_val, y_val)
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None):
@@ -335,7 +345,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             )
         return self._fit(X, y, classes=classes, first=first, epochs=1)
 
-    def _fit(self, X, y, classes, first, epochs):
+    def _fit(self, X, y, classes, first, epochs, val=(None, None)):
         if is_label_lists(y) or sp.issparse(y):
             X = self._validate_X(X, reset=first)
         else:
@@ -366,8 +376,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
                     "optimizer_state=True."
                 )
             lab_ptr, labels = model.targets.encode(y, X.shape[0])
+        validation = self._validation_set(model, *val)
         try:
-            model.train(X, lab_ptr, labels, epochs, params, n_threads)
+            model.train(X, lab_ptr, labels, epochs, params, n_threads, validation)
         except TrainingDiverged:
             self.__dict__.pop("_model", None)
             raise ValueError(
@@ -378,6 +389,23 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self._model = model
         self.__dict__.update(model.attributes())
         return self
+
+    def _validation_set(self, model, X_val, y_val):
+        """``fit``'s ``X_val, y_val`` as CSR and a label array per sample."""
+        if X_val is None and y_val is None:
+            return None
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be passed together.")
+        if not self.early_stopping:
+            raise ValueError(
+                "X_val and y_val are for early stopping: set early_stopping=True."
+            )
+        X_val = self._validate_X(X_val, reset=False)
+        try:
+            lab_ptr, labels = model.targets.encode(y_val, X_val.shape[0])
+        except ValueError as exc:
+            raise ValueError(f"y_val: {exc}") from None
+        return X_val, np.split(labels, lab_ptr[1:-1])
 
     def _validate_X(self, X, reset):
         X = validate_data(

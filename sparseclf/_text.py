@@ -370,7 +370,7 @@ random_state, verbose, callback
 
     # Nested validation stays on: a user's vectorizer gets its own checks.
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, *, X_val=None, y_val=None):
         """Vectorize the documents ``X`` and train the network on them.
 
         Parameters
@@ -380,6 +380,11 @@ random_state, verbose, callback
         y : array-like of shape (n_samples,), or a list of label sets
             Class labels (multi-class), or each document's labels (multi-label;
             an indicator matrix works too).
+        X_val : iterable of str, default=None
+            Validation documents for early stopping, in place of a held-out
+            ``validation_fraction`` of ``X``. Needs ``early_stopping=True``.
+        y_val : array-like or list of label sets, default=None
+            Targets of ``X_val``.
 
         Returns
         -------
@@ -388,11 +393,13 @@ random_state, verbose, callback
         """
         reuse = self.warm_start and hasattr(self, "classifier_")
         vectorizer, Xt, classifier = self._training_data(X, reuse)
+        if X_val is not None:
+            X_val = _features(vectorizer, check_documents(X_val))[0]
         with warnings.catch_warnings():
             if self.max_iter == "auto":
                 # The epoch budget is the intended stop, not a failure to converge.
                 warnings.simplefilter("ignore", ConvergenceWarning)
-            classifier.fit(Xt, y)
+            classifier.fit(Xt, y, X_val=X_val, y_val=y_val)
         self.vectorizer_ = vectorizer
         self._record(classifier)
         return self

@@ -113,7 +113,7 @@ class Model:
         )
         self.trainer = Trainer(rng, params["early_stopping"])
 
-    def train(self, X, lab_ptr, labels, epochs, params, n_threads):
+    def train(self, X, lab_ptr, labels, epochs, params, n_threads, validation=None):
         """Up to ``epochs`` epochs on CSR ``X`` labelled ``(lab_ptr, labels)``,
         with the estimator's current ``params``; see ``Trainer.run``."""
         targets, sampler = self.targets, self.sampler
@@ -131,6 +131,7 @@ class Model:
                 _settings(TrainingSettings, params),
                 n_threads,
                 stratify=None if targets.multilabel else labels,
+                validation=validation,
             )
 
     def attributes(self):
@@ -190,6 +191,7 @@ class Trainer:
         settings,
         n_threads,
         stratify,
+        validation=None,
     ):
         """Train on CSR ``X`` with labels ``(lab_ptr, labels)`` for up to ``epochs``.
 
@@ -197,11 +199,13 @@ class Trainer:
         with early stopping the score on a held-out ``validation_fraction``
         (split with ``stratify`` labels, or at random when None), has not
         improved by ``tol`` for ``n_iter_no_change`` epochs; the best weights
-        are then restored. Raises :class:`TrainingDiverged` if the loss or a
-        weight is NaN or infinite.
+        are then restored. ``validation``, a CSR matrix and each row's label
+        array, replaces the held-out fraction. Raises :class:`TrainingDiverged`
+        if the loss or a weight is NaN or infinite.
         """
-        validation = None
-        if settings.early_stopping and epochs > 1:
+        if epochs == 1:
+            validation = None
+        elif settings.early_stopping and validation is None:
             tr, va = train_test_split(
                 np.arange(X.shape[0]),
                 test_size=settings.validation_fraction,

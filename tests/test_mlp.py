@@ -426,6 +426,46 @@ def test_early_stopping_keeps_best():
     assert clf.best_loss_ is None
 
 
+def test_early_stopping_on_given_validation_set():
+    X, y = make_classification(1000, 20, n_classes=3, n_informative=8, random_state=0)
+    X_val, y_val = X[800:], y[800:]
+    clf = SparseMLPClassifier(
+        early_stopping=True, n_iter_no_change=3, max_iter=100, random_state=0
+    ).fit(X[:800], y[:800], X_val=X_val, y_val=y_val)
+    assert clf.t_ == 800 * clf.n_iter_  # every training sample, every epoch
+    assert len(clf.validation_scores_) == clf.n_iter_ < 100
+    # The best epoch's weights are the ones kept, scored on X_val.
+    assert clf.score(X_val, y_val) == clf.best_validation_score_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    label_sets = [[a, (a + 1) % 3] for a in y]
+    multi = SparseMLPClassifier(early_stopping=True, max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        multi.fit(X[:800], label_sets[:800], X_val=X_val, y_val=label_sets[800:])
+    assert len(multi.validation_scores_) == 3
+
+
+@pytest.mark.parametrize(
+    "params, val, message",
+    [
+        ({"early_stopping": False}, "both", "set early_stopping=True"),
+        ({"early_stopping": True}, "X only", "passed together"),
+        ({"early_stopping": True}, "unseen", r"y_val: .*not in classes_: \[7\]"),
+        ({"early_stopping": True}, "narrow", "has 4 features"),
+    ],
+)
+def test_validation_set_errors(params, val, message):
+    X, y = make_classification(200, 10, n_classes=3, n_informative=5, random_state=0)
+    kwargs = {
+        "both": {"X_val": X, "y_val": y},
+        "X only": {"X_val": X},
+        "unseen": {"X_val": X[:5], "y_val": [0, 1, 2, 7, 0]},
+        "narrow": {"X_val": X[:5, :4], "y_val": y[:5]},
+    }[val]
+    clf = SparseMLPClassifier(max_iter=2, random_state=0, **params)
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y, **kwargs)
+
+
 def test_sklearn_tools_pickle_and_clone():
     X, y = make_classification(300, 15, n_classes=3, n_informative=6, random_state=0)
     Xs = sp.csr_matrix(X)

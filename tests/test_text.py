@@ -412,6 +412,22 @@ def test_vectorizer_parameter_with_tfidf(corpus):
     assert clf.classifier_.coefs_[0].shape == (len(vocabulary), 32)
 
 
+@pytest.mark.parametrize("vectorizer", [None, TfidfVectorizer()])
+def test_early_stopping_on_given_validation_documents(vectorizer):
+    X, y = make_noisy_corpus(400, seed=0)
+    X_val, y_val = make_noisy_corpus(150, seed=1)
+    params = {**FAST_NETWORK, "max_iter": 30, "n_iter_no_change": 2}
+    if vectorizer is None:
+        params["n_features"] = FAST["n_features"]
+    clf = TextClassifier(vectorizer=vectorizer, early_stopping=True, **params)
+    clf.fit(X, y, X_val=X_val, y_val=y_val)
+    network = clf.classifier_
+    assert network.t_ == len(X) * clf.n_iter_
+    assert clf.score(X_val, y_val) == network.best_validation_score_
+    with pytest.raises(ValueError, match="set early_stopping=True"):
+        clf.set_params(early_stopping=False).fit(X, y, X_val=X_val, y_val=y_val)
+
+
 def test_sparse_mlp_after_tfidf_in_a_plain_pipeline():
     # A task where the best accuracy is about 0.75, so "as well" means something.
     X, y = make_noisy_corpus(600, seed=0)
