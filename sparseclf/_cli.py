@@ -1,29 +1,14 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""The command line, ``python -m sparseclf``: demo, fit, evaluate and predict."""
+"""The command line, ``sparseclf`` (or ``python -m sparseclf``): demo, fit,
+evaluate, predict and export."""
 
 import argparse
-import os
 import sys
-import time
-import warnings
 
-import numpy as np
-
-from sparseclf._cli_data import (
-    CLIError,
-    add_data_options,
-    data_options,
-    match_columns,
-    read_data,
-)
-
-# predict --top-k computes probabilities over all classes in row blocks of at
-# most this many entries (32 MiB of float64), whatever the number of classes.
-_PROBA_BLOCK = 2**22
-# Most epochs of an XMC fit when --epochs is not given: SparseMLPClassifier's
-# max_iter=200 is meant for small data sets.
-_XMC_EPOCHS = 10
+from sparseclf._cli_apply import run_evaluate, run_export, run_predict
+from sparseclf._cli_data import CLIError, add_data_options
+from sparseclf._cli_fit import XMC_EPOCHS, run_fit
 
 
 def _positive_int(text):
@@ -59,11 +44,37 @@ def _sparsity(text):
     return text if text == "auto" else float(text)
 
 
+def _fraction(text):
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0 < p < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return p
+
+
+class _UsageError(Exception):
+    """A command line argparse rejects."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with bad flags reported as main's other errors: one line, 1."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
 def _build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m sparseclf",
+    from sparseclf import __version__
+
+    parser = _Parser(
+        prog="sparseclf",
         description="Train, evaluate and apply sparseclf text and extreme "
         "multi-label classifiers. Without a command: the demo.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sparseclf {__version__}"
     )
     parser.add_argument(
         "--traceback",
@@ -85,16 +96,19 @@ def _build_parser():
         help="train a model on a data file and save it",
         description="Train on a data file: texts (fastText, CSV, TSV) give a "
         "TextClassifier, XMC features a SparseMLPClassifier. Prints one line per "
-        "epoch, then saves the model with joblib.",
+        "epoch (and a progress bar on a terminal), then saves the model: a skops "
+        "file (sparseclf.save), or a joblib pickle for a .joblib or .pkl name.",
     )
     fit.add_argument("data", help="training data file")
-    fit.add_argument("-o", "--model", required=True, help="where to save the model")
+    fit.add_argument(
+        "-o", "--model", required=True, help="where to save the model (.skops)"
+    )
     fit.add_argument(
         "--epochs",
         "--max-iter",
         type=_positive_int,
         help="most epochs; fewer when the loss stops improving (default: texts "
-        f"'auto', about 65,536 documents seen; XMC {_XMC_EPOCHS})",
+        f"'auto', about 65,536 documents seen; XMC {XMC_EPOCHS})",
     )
     fit.add_argument(
         "--hidden",
@@ -131,20 +145,78 @@ def _build_parser():
         "--n-jobs", type=int, help="threads (default: all CPUs, or OMP_NUM_THREADS)"
     )
     fit.add_argument("--random-state", type=int, help="seed, for repeatable fits")
-    fit.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    fit.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    stopping = fit.add_argument_group(
+        "early stopping",
+        "Score each epoch on validation data, stop when it has not improved for "
+        "--patience epochs, and keep the best epoch's model.",
+    )
+    held_out = stopping.add_mutually_exclusive_group()
+    held_out.add_argument(
+        "--validation", metavar="FILE", help="labelled validation data file"
+    )
+    held_out.add_argument(
+        "--validation-fraction",
+        type=_fraction,
+        metavar="F",
+        help="hold out this fraction of the training data for validation",
+    )
+    stopping.add_argument(
+        "--patience",
+        type=_positive_int,
+        default=10,
+        help="epochs without improvement before stopping (default: %(default)s)",
+    )
+    text = fit.add_argument_group("text features")
+    text.add_argument(
+        "--analyzer",
+        choices=("word", "char", "char_wb"),
+        default="word",
+        help="word n-grams, or character n-grams (char_wb: inside word "
+        "boundaries, as fastText's subwords) (default: %(default)s)",
+    )
+    text.add_argument(
+        "--ngrams",
+        type=_positive_int,
+        help="word n-grams up to this length (default: 2, words and bigrams)",
+    )
+    text.add_argument(
+        "--min-n",
+        type=_positive_int,
+        help="character n-grams: shortest length (default: 3)",
+    )
+    text.add_argument(
+        "--max-n", type=_positive_int, help="character n-grams: longest (default: 5)"
+    )
     add_data_options(fit)
-    fit.set_defaults(func=_run_fit)
+    fit.set_defaults(func=run_fit)
 
     evaluate = commands.add_parser(
         "evaluate",
         help="score a saved model on a labelled data file",
-        description="Print accuracy (multi-class) or precision@1, 3, 5 "
-        "(multi-label) of a saved model on a labelled data file.",
+        description="Multi-label models: precision, recall and nDCG at 1, 3, 5 up "
+        "to K. Multi-class models: accuracy, top-k accuracy up to K, and each "
+        "class's precision, recall and F1.",
     )
     evaluate.add_argument("model", help="model file written by fit")
-    evaluate.add_argument("data", help="labelled data file")
+    evaluate.add_argument(
+        "data",
+        nargs="?",
+        default="-",
+        help="labelled data file; '-' or none: standard input",
+    )
+    evaluate.add_argument(
+        "-k",
+        type=_positive_int,
+        default=None,
+        metavar="K",
+        help="largest cut-off (default: 5 for multi-label models, else 1)",
+    )
+    evaluate.add_argument(
+        "--no-per-class", action="store_true", help="multi-class: no per-class table"
+    )
     add_data_options(evaluate)
-    evaluate.set_defaults(func=_run_evaluate)
+    evaluate.set_defaults(func=run_evaluate)
 
     predict = commands.add_parser(
         "predict",
@@ -159,12 +231,33 @@ def _build_parser():
         nargs="?",
         default="-",
         help="data file (labels in it are ignored); '-' or none: one text per "
-        "line on standard input",
+        "line on standard input (a file format with --format)",
     )
     predict.add_argument("-k", "--top-k", type=_positive_int, metavar="K")
     predict.add_argument("--output", help="output file (default: standard output)")
     add_data_options(predict)
-    predict.set_defaults(func=_run_predict)
+    predict.set_defaults(func=run_predict)
+
+    export = commands.add_parser(
+        "export",
+        help="rewrite a saved model, e.g. as a smaller inference-only file",
+        description="Write a saved model again as a skops file (sparseclf.save). "
+        "--compact drops what only training needs (Adam's moments, the sampler's "
+        "counts): about a third of the size, the same predictions, no further "
+        "training.",
+    )
+    export.add_argument("model", help="model file written by fit")
+    export.add_argument("output", help="the new model file (.skops)")
+    export.add_argument(
+        "--compact", action="store_true", help="inference only: no optimizer state"
+    )
+    export.add_argument(
+        "--float16",
+        action="store_true",
+        help="with --compact: store the weights as float16 (half the size again; "
+        "scores change slightly)",
+    )
+    export.set_defaults(func=run_export)
     return parser
 
 
@@ -182,7 +275,11 @@ def main(argv=None):
         0 on success; 1 on an error, reported as one ``error: ...`` line on
         standard error.
     """
-    args = _build_parser().parse_args(argv)
+    try:
+        args = _build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     if args.command is None:
         args.func, args.quick = _run_demo, False
     try:
@@ -215,256 +312,3 @@ def _run_demo(args):
     from sparseclf._demo import run_demo
 
     return run_demo(quick=args.quick)
-
-
-# ------------------------------------------------------------------------- fit
-
-
-def _run_fit(args):
-    import joblib
-
-    folder = os.path.dirname(os.path.abspath(args.model))
-    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
-        # Fail before a long fit, not after it.
-        raise CLIError(
-            f"cannot write the model to {args.model}: no such folder, or not writable"
-        )
-    t0 = time.perf_counter()
-    data = read_data(args.data, args.format, **data_options(args))
-    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
-    _say(args, f"read {n:,} samples in {time.perf_counter() - t0:.1f} s")
-    if data.kind == "text":
-        model = _fit_text(args, data)
-    else:
-        model = _fit_xmc(args, data)
-    t0 = time.perf_counter()
-    joblib.dump(model, args.model)
-    size = os.path.getsize(args.model) / 2**20
-    print(
-        f"saved {type(model).__name__} to {args.model} ({size:,.0f} MiB) in "
-        f"{time.perf_counter() - t0:.1f} s"
-    )
-    return 0
-
-
-def _common_params(args):
-    params = {
-        "batch_size": args.batch_size,
-        "output_sparsity": args.output_sparsity,
-        "hash_family": args.hash_family,
-        "n_jobs": args.n_jobs,
-        "random_state": args.random_state,
-        "callback": None if args.quiet else _Progress(),
-    }
-    # Unset options keep the estimator's default.
-    if args.lr is not None:
-        params["learning_rate_init"] = args.lr
-    if args.hidden is not None:
-        params["hidden_layer_sizes"] = args.hidden
-    if args.dropout is not None:
-        params["dropout"] = args.dropout
-    return params
-
-
-def _fit_text(args, data):
-    from sparseclf import TextClassifier
-
-    model = TextClassifier(
-        n_features=args.n_features,
-        max_iter="auto" if args.epochs is None else args.epochs,
-        **_common_params(args),
-    )
-    return _train(args, model, data.X, data.y)
-
-
-def _fit_xmc(args, data):
-    from sparseclf import SparseMLPClassifier
-
-    epochs = _XMC_EPOCHS if args.epochs is None else args.epochs
-    model = SparseMLPClassifier(max_iter=epochs, **_common_params(args))
-    return _train(args, model, data.X, data.y)
-
-
-def _train(args, model, X, y):
-    """``model.fit(X, y)``; its callback prints a line per epoch."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    n = X.shape[0] if hasattr(X, "shape") else len(X)
-    n_classes = y.shape[1] if hasattr(y, "shape") and y.ndim == 2 else None
-    if n_classes is None:
-        labels = (lab for labels in y for lab in labels) if isinstance(y, list) else y
-        n_classes = len(set(labels))
-    _say(args, f"training on {n:,} samples, {n_classes:,} classes")
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        # The epochs asked for are the intended stop.
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(X, y)
-    # The saved model must not print progress when trained on later.
-    network = getattr(model, "classifier_", model)
-    model.set_params(callback=None)
-    network.set_params(callback=None)
-    print(
-        f"trained in {time.perf_counter() - start:.1f} s, {model.n_iter_} epochs "
-        f"({network.active_size_:,} of {n_classes:,} output neurons active per "
-        "sample)"
-    )
-    return model
-
-
-class _Progress:
-    """A training callback printing one line per epoch: loss, speed, time left."""
-
-    def __init__(self):
-        self.start = self.epoch_start = None
-        self.done = 0
-
-    def __call__(self, info):
-        now = time.perf_counter()
-        if self.start is None:
-            self.start = self.epoch_start = now
-        if info.batch < info.n_batches:
-            return
-        self.done += 1
-        eta = (now - self.start) / self.done * (info.n_epochs - self.done)
-        print(
-            f"epoch {info.epoch:>3}/{info.n_epochs}  loss {info.loss:.4f}  "
-            f"{info.n_samples / (now - self.epoch_start):>9,.0f} samples/s  "
-            f"elapsed {_clock(now - self.start)}  ETA {_clock(eta)}",
-            flush=True,
-        )
-        self.epoch_start = now
-
-
-def _clock(seconds):
-    minutes, seconds = divmod(round(seconds), 60)
-    return f"{minutes}:{seconds:02d}"
-
-
-def _say(args, line):
-    if not args.quiet:
-        print(line, flush=True)
-
-
-# --------------------------------------------------------- evaluate, predict
-
-
-def _load_model(path):
-    import joblib
-    from sklearn.utils.validation import check_is_fitted
-
-    from sparseclf import SparseMLPClassifier, TextClassifier
-
-    if not os.path.isfile(path):
-        raise CLIError(f"no such model file: {path}")
-    try:
-        model = joblib.load(path)
-    except Exception as exc:  # unpickling fails in many ways
-        raise CLIError(
-            f"{path} is not a model file written by `python -m sparseclf fit` "
-            f"(joblib could not read it: {type(exc).__name__})"
-        ) from None
-    if not isinstance(model, (TextClassifier, SparseMLPClassifier)):
-        raise CLIError(
-            f"{path} holds a {type(model).__name__}, not a sparseclf TextClassifier "
-            "or SparseMLPClassifier"
-        )
-    check_is_fitted(model)
-    return model
-
-
-def _model_data(args, labels):
-    """The saved model and the data file, checked against each other."""
-    from sparseclf import TextClassifier
-
-    model = _load_model(args.model)
-    data = read_data(args.data, args.format, labels=labels, **data_options(args))
-    text_model = isinstance(model, TextClassifier)
-    if text_model != (data.kind == "text"):
-        source = "standard input" if args.data == "-" else args.data
-        raise CLIError(
-            f"{args.model} is a {type(model).__name__}, which takes "
-            f"{'texts' if text_model else 'XMC features'}; {source} holds "
-            f"{'texts' if data.kind == 'text' else 'XMC features'}"
-        )
-    if data.kind == "xmc":
-        data.X = match_columns(data.X, model.n_features_in_, "features", args.data)
-        data.y = match_columns(data.y, len(model.classes_), None, args.data)
-    return model, data
-
-
-def _run_evaluate(args):
-    from sparseclf.metrics import precision_at_k
-
-    model, data = _model_data(args, labels=True)
-    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
-    t0 = time.perf_counter()
-    if model.target_type_ != "multilabel-indicator":
-        if not isinstance(data.y, np.ndarray):
-            raise CLIError(
-                f"{args.model} is a multi-class model, but samples of {args.data} "
-                "have several labels"
-            )
-        accuracy = model.score(data.X, data.y.astype(model.classes_.dtype))
-        scores = f"accuracy {accuracy:.4f}"
-    else:
-        y = data.y
-        if isinstance(y, np.ndarray):
-            y = [[label] for label in y]
-        ks = [k for k in (1, 3, 5) if k <= len(model.classes_)]
-        top, _ = model.predict_topk(data.X, k=ks[-1])
-        if data.kind == "xmc":
-            top = top.astype(np.int64)
-        scores = "  ".join(f"P@{k} {precision_at_k(y, top, k=k):.4f}" for k in ks)
-    seconds = time.perf_counter() - t0
-    print(f"{n:,} samples  {scores}  ({seconds:.1f} s, {n / seconds:,.0f} samples/s)")
-    return 0
-
-
-def _run_predict(args):
-    model, data = _model_data(args, labels=False)
-    n_classes = len(model.classes_)
-    if args.top_k is not None and args.top_k > n_classes:
-        raise CLIError(f"--top-k {args.top_k}: the model has {n_classes} classes")
-    if args.top_k is None:
-        lines = _label_lines(model, data.X)
-    else:
-        lines = _topk_lines(model, data.X, args.top_k)
-    if args.output is None:
-        try:
-            sys.stdout.writelines(lines)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `... | head`: the reader has what it wanted
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    else:
-        with open(args.output, "w", encoding="utf-8") as f:
-            f.writelines(lines)
-    return 0
-
-
-def _label_lines(model, X):
-    pred = model.predict(X)
-    if pred.ndim == 1:
-        return [f"{label}\n" for label in pred]
-    import scipy.sparse as sp
-
-    pred = sp.csr_matrix(pred)
-    classes = model.classes_
-    return [
-        "\t".join(str(c) for c in classes[pred.indices[a:b]]) + "\n"
-        for a, b in zip(pred.indptr[:-1], pred.indptr[1:])
-    ]
-
-
-def _topk_lines(model, X, k):
-    lines = []
-    step = max(1, _PROBA_BLOCK // len(model.classes_))
-    n = X.shape[0] if hasattr(X, "shape") else len(X)
-    for start in range(0, n, step):
-        P = model.predict_proba(X[start : start + step])
-        top = np.argsort(-P, axis=1, kind="stable")[:, :k]
-        p = np.take_along_axis(P, top, axis=1)
-        for labels, probs in zip(model.classes_[top], p):
-            fields = [f"{label}\t{q:.4g}" for label, q in zip(labels, probs)]
-            lines.append("\t".join(fields) + "\n")
-    return lines

@@ -3,6 +3,7 @@
 """Data files of the command line: format detection and reading."""
 
 import csv
+import io
 import os
 import re
 import sys
@@ -22,6 +23,7 @@ _EXTENSIONS = {
     ".fasttext": "fasttext",
 }
 _XMC_HEADER = re.compile(r"\s*\d+\s+\d+\s+\d+\s*")
+STDIN = "standard input"
 
 
 class CLIError(Exception):
@@ -50,33 +52,38 @@ def detect_format(path, label_prefix="__label__"):
     ext = os.path.splitext(name)[1]
     if ext in _EXTENSIONS:
         return _EXTENSIONS[ext]
-    first = _first_line(path)
+    return _format_of_line(_first_line(path, path), path, label_prefix)
+
+
+def _format_of_line(first, name, label_prefix):
+    """The format whose first line ``first`` is: an XMC header or fastText."""
     if _XMC_HEADER.fullmatch(first):
         return "xmc"
     if label_prefix in first:
         return "fasttext"
     raise CLIError(
-        f"cannot tell the format of {path}: its extension is not one of "
+        f"cannot tell the format of {name}: its extension is not one of "
         f"{', '.join(sorted(_EXTENSIONS))} and its first line is neither an XMC "
         f"header nor fastText-labelled; pass --format {{{','.join(FORMATS)}}}"
     )
 
 
-def _first_line(path):
+def _first_line(path, name):
     with _open_text(path) as stream:
         for line in stream:
             if line.strip():
                 return line
-    raise CLIError(f"{path} is empty")
+    raise CLIError(f"{name} is empty")
 
 
 def read_data(path, fmt=None, *, labels=True, **options):
-    """Read ``path`` (a str; ``"-"`` for texts on standard input) as a Data.
+    """Read ``path`` (a str; ``"-"`` for standard input) as a Data.
 
     Parameters
     ----------
     path : str
-        The file.
+        The file; ``"-"``: standard input, one text per line for ``predict``
+        (``labels=False``, no ``fmt``), else read as a file would be.
     fmt : {"xmc", "fasttext", "csv", "tsv"} or None
         The format; None detects it.
     labels : bool, default=True
@@ -88,21 +95,25 @@ def read_data(path, fmt=None, *, labels=True, **options):
     -------
     data : Data
     """
-    if path == "-":
-        if labels:
-            raise CLIError("standard input holds texts without labels: give a file")
+    prefix = options.get("label_prefix", "__label__")
+    if path == "-" and not labels and fmt is None:
         data = Data("text", [line.rstrip("\r\n") for line in sys.stdin], None)
+    elif path == "-":
+        # Labelled data (or a format given): the readers need the lines twice.
+        stream = io.StringIO(sys.stdin.read(), newline="\n")
+        fmt = fmt or _format_of_line(_first_line(stream, STDIN), STDIN, prefix)
+        stream.seek(0)
+        data = _read(stream, fmt, labels, prefix, options, STDIN)
     else:
-        prefix = options.get("label_prefix", "__label__")
         fmt = fmt or detect_format(path, prefix)
-        data = _read(path, fmt, labels, prefix, options)
+        data = _read(path, fmt, labels, prefix, options, path)
     n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
     if n == 0:
-        raise CLIError(f"{'standard input' if path == '-' else path} holds no samples")
+        raise CLIError(f"{STDIN if path == '-' else path} holds no samples")
     return data
 
 
-def _read(path, fmt, labels, prefix, options):
+def _read(path, fmt, labels, prefix, options, name):
     try:
         if fmt == "xmc":
             X, Y = load_xmc(path)
@@ -113,11 +124,11 @@ def _read(path, fmt, labels, prefix, options):
             )
             return Data("text", texts, _label_array(tags) if labels else None)
         sep = options.get("sep") or ("," if fmt == "csv" else "\t")
-        return _read_delimited(path, sep, labels, options)
+        return _read_delimited(path, sep, labels, options, name)
     except UnicodeDecodeError as exc:
-        raise CLIError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        raise CLIError(f"{name}: not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:
-        raise CLIError(f"{path}: {exc} (read as {fmt})") from None
+        raise CLIError(f"{name}: {exc} (read as {fmt})") from None
 
 
 def _label_array(tags):
@@ -127,7 +138,7 @@ def _label_array(tags):
     return tags
 
 
-def _read_delimited(path, sep, labels, options):
+def _read_delimited(path, sep, labels, options, name):
     header = options.get("header", True)
     # Tab-separated files (SST-2, the SMS Spam Collection) hold quote characters
     # as text; CSV files quote fields that contain the separator.
@@ -137,7 +148,7 @@ def _read_delimited(path, sep, labels, options):
         try:
             first = next(reader, None)
             if first is None:
-                raise CLIError(f"{path} is empty")
+                raise CLIError(f"{name} is empty")
             names = first if header else [str(i) for i in range(len(first))]
             text_col, label_col = _columns(names, header, labels, options)
             rows = [] if header else [first]

@@ -331,9 +331,14 @@ random_state, verbose, callback
                     "vectorizer, or leave vectorizer=None."
                 )
             return clone(self.vectorizer)
-        return make_hashing_vectorizer(
-            **{name: getattr(self, name) for name in _TEXT_PARAMS}
-        )
+        params = {name: getattr(self, name) for name in _TEXT_PARAMS}
+        default_pattern = inspect.signature(TextClassifier).parameters["token_pattern"]
+        if params["analyzer"] != "word" and (
+            params["token_pattern"] == default_pattern.default
+        ):
+            # Unused by character n-grams; scikit-learn warns of a set one.
+            params["token_pattern"] = None
+        return make_hashing_vectorizer(**params)
 
     def _classifier_params(self, n_samples, partial=False):
         params = {name: getattr(self, name) for name in _MLP_PARAMS}

@@ -1,6 +1,6 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Ranking metrics of extreme classification: precision@k and nDCG@k.
+"""Ranking metrics of extreme classification: precision@k, recall@k and nDCG@k.
 
 Both take the true labels and the *ranked* predictions of each sample (for example
 the labels returned by ``SparseMLPClassifier.predict_topk``), so no dense
@@ -10,7 +10,7 @@ the labels returned by ``SparseMLPClassifier.predict_topk``), so no dense
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["ndcg_at_k", "precision_at_k"]
+__all__ = ["ndcg_at_k", "precision_at_k", "recall_at_k"]
 
 
 def _hits(y_true, y_pred, k):
@@ -76,6 +76,39 @@ def precision_at_k(y_true, y_pred, k=1):
     """
     hits, _ = _hits(y_true, y_pred, k)
     return float(hits.sum(axis=1).mean() / k) if hits.shape[0] else 0.0
+
+
+def recall_at_k(y_true, y_pred, k=5):
+    """Mean over samples of the fraction of their true labels in the ``k`` top
+    predictions.
+
+    A sample without true labels scores 0.
+
+    Parameters
+    ----------
+    y_true : {array-like, sparse matrix} of shape (n_samples, n_labels), or \
+            sequence of label collections
+        True labels: an indicator matrix, or each sample's labels.
+    y_pred : array-like of shape (n_samples, n_ranked)
+        Predictions ranked best first, ``n_ranked >= k``.
+    k : int, default=5
+        Cut-off.
+
+    Returns
+    -------
+    recall : float
+
+    Examples
+    --------
+    >>> from sparseclf.metrics import recall_at_k
+    >>> recall_at_k([{1, 2}, {0}], [[1, 0], [2, 1]], k=2)
+    0.25
+    """
+    hits, n_true = _hits(y_true, y_pred, k)
+    if not hits.shape[0]:
+        return 0.0
+    found = hits.sum(axis=1)
+    return float(np.mean(np.where(n_true > 0, found / np.maximum(n_true, 1), 0.0)))
 
 
 def ndcg_at_k(y_true, y_pred, k=5):

@@ -8,12 +8,15 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from sparseclf import SparseMLPClassifier, TextClassifier
+import sparseclf
+from sparseclf import SparseMLPClassifier, TextClassifier, _cli_fit
 from sparseclf._cli import main
 from sparseclf._cli_data import CLIError, detect_format, read_data
 from sparseclf.datasets import dump_xmc, make_extreme_classification
+from sparseclf.metrics import ndcg_at_k, precision_at_k, recall_at_k
 
 # Small networks and hash spaces keep each fit well under a second.
 SMALL = ["--hidden", "16", "--n-features", "4096", "--batch-size", "16"]
@@ -46,6 +49,12 @@ def _run(capsys, *argv):
     return status, out, err
 
 
+def load_test_X(path):
+    from sparseclf.datasets import load_xmc
+
+    return load_xmc(path)[0]
+
+
 @pytest.fixture
 def xmc_files(tmp_path):
     X, Y = make_extreme_classification(
@@ -59,19 +68,24 @@ def xmc_files(tmp_path):
 def test_fasttext_fit_evaluate_predict(tmp_path, capsys):
     _write_fasttext(tmp_path / "train.ft")
     texts, y = _write_fasttext(tmp_path / "test.ft", n=30, seed=1)
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.skops"
 
     status, out, _ = _run(
         capsys, "fit", tmp_path / "train.ft", "-o", model, "--epochs", 4, *SMALL
     )
     assert status == 0
     assert "epoch   4/4" in out and "samples/s" in out and "ETA" in out
-    assert isinstance(joblib.load(model), TextClassifier)
+    assert isinstance(sparseclf.load(model), TextClassifier)  # a skops file
 
-    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "test.ft")
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "test.ft", "-k", 2)
     assert status == 0
     accuracy = float(out.split("accuracy ")[1].split()[0])
     assert accuracy >= 0.9
+    top2 = float(out.split("top-2 accuracy ")[1].split()[0])
+    assert top2 >= accuracy
+    # The per-class table: one row per class with precision, recall, F1, support.
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines()[3:] if line}
+    assert set(WORDS) <= set(rows) and sum(int(rows[c][3]) for c in WORDS) == 30
 
     status, out, _ = _run(capsys, "predict", model, tmp_path / "test.ft")
     assert status == 0
@@ -125,11 +139,17 @@ def test_xmc_fit_evaluate_predict(xmc_files, tmp_path, capsys):
     assert status == 0 and "epoch   5/5" in out
     assert isinstance(joblib.load(model), SparseMLPClassifier)
 
-    status, out, _ = _run(capsys, "evaluate", model, test)
+    status, out, _ = _run(capsys, "evaluate", model, test, "-k", 4)
     assert status == 0
     fields = out.split()
     p1 = float(fields[fields.index("P@1") + 1])
-    assert "P@3" in fields and "P@5" in fields
+    # Cut-offs 1, 3 and K; each line's numbers are the metrics' own.
+    assert [f for f in fields if f.startswith("P@")] == ["P@1", "P@3", "P@4"]
+    top, _ = joblib.load(model).predict_topk(sp.csr_matrix(load_test_X(test)), k=4)
+    for k, metric in [(3, "P"), (4, "R"), (4, "nDCG")]:
+        function = {"P": precision_at_k, "R": recall_at_k, "nDCG": ndcg_at_k}[metric]
+        printed = float(fields[fields.index(f"{metric}@{k}") + 1])
+        assert printed == pytest.approx(function(Y_test, top, k=k), abs=5e-5)
     # Zipf-skewed labels: the best constant top-1 is right for ~half the test
     # samples; the model must beat it (it scores 0.60-0.67 over 6 seeds).
     best_constant = Y_test.mean(axis=0).max()
@@ -253,9 +273,9 @@ def test_dropout_option(tmp_path, capsys):
         status, _, _ = _run(capsys, *fit, "-o", tmp_path / "m.joblib", *extra)
         assert status == 0
         assert joblib.load(tmp_path / "m.joblib").dropout == expected
-    with pytest.raises(SystemExit):  # argparse: usage and the reason, exit 2
-        main([str(a) for a in fit + ["-o", tmp_path / "x.joblib", "--dropout", "1"]])
-    assert "expected a number in [0, 1)" in capsys.readouterr().err
+    status, _, err = _run(capsys, *fit, "-o", tmp_path / "x.joblib", "--dropout", 1)
+    assert status == 1 and err.count("\n") == 1 and err.startswith("error: ")
+    assert "expected a number in [0, 1)" in err and "sparseclf fit --help" in err
 
 
 def test_traceback_option_raises(tmp_path):
@@ -314,3 +334,165 @@ def test_main_module_skips_uncompiled_sources(monkeypatch):
     spec = importlib.util.spec_from_file_location("k", __file__)  # a .py origin
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: spec)
     assert entry._shadowed_by_sources()
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sparseclf {sparseclf.__version__}"
+
+
+def test_console_script(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # pip installs the script beside the interpreter of the environment.
+    script = Path(sys.executable).parent / "sparseclf"
+    assert script.exists(), "the sparseclf console script is not installed"
+    done = subprocess.run(
+        [script, "fit", tmp_path / "none.ft", "-o", tmp_path / "m.skops"],
+        capture_output=True,
+        text=True,
+    )
+    assert (
+        done.returncode == 1
+        and done.stderr == "error: no such file: " + str(tmp_path / "none.ft") + "\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit"], "the following arguments are required: data, -o/--model"),
+        (["fit", "a.ft", "-o", "m", "--nope"], "unrecognized arguments: --nope"),
+        (["fit", "a.ft", "-o", "m", "--epochs", "0"], "expected a positive integer"),
+        (["fti"], "invalid choice: 'fti'"),
+        (["evaluate", "m", "d", "-k", "x"], "invalid _positive_int value"),
+    ],
+)
+def test_bad_flags_are_one_error_line(capsys, argv, message):
+    status, out, err = _run(capsys, *argv)
+    assert status == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_evaluate_reads_standard_input(tmp_path, capsys, monkeypatch, text_model):
+    texts, y = _documents(12, seed=3)
+    lines = "".join(f"__label__{lab} {t}\n" for t, lab in zip(texts, y))
+    (tmp_path / "t.ft").write_text(lines)
+    status, from_file, _ = _run(capsys, "evaluate", text_model, tmp_path / "t.ft")
+    monkeypatch.setattr("sys.stdin", io.StringIO(lines))
+    status, from_stdin, _ = _run(capsys, "evaluate", text_model)
+    assert status == 0
+    assert from_stdin.splitlines()[1:] == from_file.splitlines()[1:]
+    monkeypatch.setattr("sys.stdin", io.StringIO("no labels here\n"))
+    status, _, err = _run(capsys, "evaluate", text_model)
+    assert status == 1 and "cannot tell the format of standard input" in err
+
+
+def test_fit_with_validation_file_keeps_the_best_epoch(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft", n=90)
+    _write_fasttext(tmp_path / "valid.ft", n=45, seed=2)
+    model = tmp_path / "m.skops"
+    argv = ["fit", tmp_path / "train.ft", "-o", model, "--epochs", 12, *SMALL]
+    argv += ["--validation", tmp_path / "valid.ft", "--patience", 2]
+    status, out, _ = _run(capsys, *argv)
+    assert status == 0
+    best = float(out.split("best validation score (accuracy, or P@1) ")[1].split()[0])
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "valid.ft")
+    assert float(out.split("accuracy ")[1].split()[0]) == pytest.approx(best)
+    clf = sparseclf.load(model)
+    assert clf.early_stopping and clf.n_iter_no_change == 2
+    assert clf.classifier_.t_ == 90 * clf.n_iter_  # all of the training file
+
+    argv = ["fit", tmp_path / "train.ft", "-o", model, "--epochs", 3, *SMALL]
+    status, out, _ = _run(capsys, *argv, "--validation-fraction", 0.3)
+    assert status == 0 and "best validation score" in out
+    assert sparseclf.load(model).validation_fraction == 0.3
+    status, _, err = _run(
+        capsys,
+        *argv,
+        "--validation",
+        tmp_path / "valid.ft",
+        "--validation-fraction",
+        0.3,
+    )
+    assert status == 1 and "not allowed with argument" in err
+
+
+def test_text_feature_flags(tmp_path, capsys):
+    _write_fasttext(tmp_path / "train.ft")
+    fit = ["fit", tmp_path / "train.ft", "-o", tmp_path / "m.skops", "--epochs", 1]
+    fit += [*SMALL, "-q"]
+    for extra, analyzer, ngram_range in [
+        ([], "word", (1, 2)),
+        (["--ngrams", 3], "word", (1, 3)),
+        (["--analyzer", "char_wb"], "char_wb", (3, 5)),
+        (["--analyzer", "char", "--min-n", 2, "--max-n", 4], "char", (2, 4)),
+    ]:
+        status, _, err = _run(capsys, *fit, *extra)
+        assert status == 0, err
+        clf = sparseclf.load(tmp_path / "m.skops")
+        assert (clf.analyzer, clf.ngram_range) == (analyzer, ngram_range)
+    for extra, message in [
+        (["--min-n", 2], "--min-n and --max-n are for --analyzer char"),
+        (["--analyzer", "char_wb", "--ngrams", 2], "--ngrams is for --analyzer word"),
+        (["--analyzer", "char", "--min-n", 4, "--max-n", 3], "below --min-n 4"),
+    ]:
+        status, _, err = _run(capsys, *fit, *extra)
+        assert status == 1 and message in err
+
+
+def test_text_flags_on_xmc_data(xmc_files, tmp_path, capsys):
+    argv = ["fit", xmc_files[0], "-o", tmp_path / "m.skops", "--ngrams", 3]
+    status, _, err = _run(capsys, *argv)
+    assert status == 1 and "--ngrams: text options, but the data are XMC" in err
+
+
+def test_progress_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
+    _write_fasttext(tmp_path / "train.ft")
+    argv = ["fit", tmp_path / "train.ft", "-o", tmp_path / "m.skops", "--epochs", 2]
+    monkeypatch.setattr(_cli_fit, "_on_terminal", lambda: True)
+    status, out, err = _run(capsys, *argv, *SMALL)
+    assert status == 0
+    # A bar per epoch on standard error (4 batches of 16), the epoch lines on
+    # standard output.
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "4/4" in err
+    assert "loss" in err and "epoch   2/2" in out
+    monkeypatch.setattr(_cli_fit, "_on_terminal", lambda: False)
+    status, out, err = _run(capsys, *argv, *SMALL)
+    assert status == 0 and err == ""
+
+
+def test_export_compact(tmp_path, capsys, xmc_files):
+    train, test, _ = xmc_files
+    full = tmp_path / "full.joblib"
+    argv = ["fit", train, "-o", full, "--epochs", 2, "--hidden", 32, "-q"]
+    assert _run(capsys, *argv, "--random-state", 0)[0] == 0
+    compact = tmp_path / "compact.skops"
+    status, out, _ = _run(capsys, "export", full, compact, "--compact")
+    assert status == 0 and "inference-only SparseMLPClassifier" in out
+    assert _run(capsys, "export", full, tmp_path / "full.skops")[0] == 0
+    # Adam's two moments per weight are gone.
+    weights = sum(w.nbytes for w in joblib.load(full).coefs_)
+    saved = (tmp_path / "full.skops").stat().st_size - compact.stat().st_size
+    assert saved > 1.5 * weights
+    predictions = [
+        _run(capsys, "predict", model, test, "-k", 3)[1] for model in (full, compact)
+    ]
+    assert predictions[0] == predictions[1] and predictions[0]
+    with pytest.raises(ValueError, match="inference only"):
+        sparseclf.load(compact).partial_fit(*load_xmc_pair(train))
+    status, _, err = _run(capsys, "export", full, tmp_path / "c.joblib", "--compact")
+    assert status == 1 and "written as skops files" in err
+    status, _, err = _run(capsys, "export", full, tmp_path / "h.skops", "--float16")
+    assert status == 1 and "pass optimizer_state=False" in err
+    assert _run(capsys, "export", full, full)[0] == 1
+
+
+def load_xmc_pair(path):
+    from sparseclf.datasets import load_xmc
+
+    return load_xmc(path)

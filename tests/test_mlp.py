@@ -20,7 +20,7 @@ from sparseclf import SparseMLPClassifier, _scoring
 from sparseclf._network import Network
 from sparseclf._training import Trainer
 from sparseclf.datasets import make_extreme_classification
-from sparseclf.metrics import ndcg_at_k, precision_at_k
+from sparseclf.metrics import ndcg_at_k, precision_at_k, recall_at_k
 
 
 def test_wide_multiclass_learns_with_sparse_output(wide_separable):
@@ -202,9 +202,14 @@ def test_metrics_against_hand_computed():
     d = 1 / np.log2(np.arange(2, 5))
     want0 = (d[0] + d[2]) / (d[0] + d[1])
     assert ndcg_at_k(Y, top, k=3) == pytest.approx(want0 / 3)
+    # Sample 0 finds 1 of 2 labels at k=1 and both at k=3; sample 1 none; the
+    # sample without labels scores 0.
+    assert recall_at_k(Y, top, k=1) == pytest.approx(0.5 / 3)
+    assert recall_at_k(Y, top, k=3) == pytest.approx(1 / 3)
     lists = [{"a", "b"}, {"d"}, set()]
     named = np.array([["b", "c", "a"], ["a", "b", "c"], ["d", "c", "b"]])
     assert precision_at_k(lists, named, k=3) == precision_at_k(Y, top, k=3)
+    assert recall_at_k(lists, named, k=3) == recall_at_k(Y, top, k=3)
     with pytest.raises(ValueError, match="k="):
         precision_at_k(Y, top, k=4)
     with pytest.raises(ValueError, match="column indices"):

@@ -501,3 +501,18 @@ def test_tags():
     assert tags.input_tags.string
     assert not tags.input_tags.two_d_array
     assert not tags.input_tags.sparse
+
+
+def test_character_ngrams_without_a_token_pattern_warning(corpus):
+    X, y, X_test, y_test = corpus
+    clf = TextClassifier(analyzer="char_wb", ngram_range=(3, 4), **FAST)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # sklearn's "unused" warning
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert clf.score(X_test, y_test) > 0.9
+    # A pattern set by the user with character n-grams is still warned about.
+    clf.set_params(token_pattern=r"\w+")
+    with pytest.warns(UserWarning, match="token_pattern"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)

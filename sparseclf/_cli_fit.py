@@ -1,0 +1,234 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""The command line's ``fit``: read a data file, train, show progress, save."""
+
+import os
+import sys
+import time
+import warnings
+
+from sparseclf._cli_apply import save_model
+from sparseclf._cli_data import CLIError, data_options, match_columns, read_data
+
+# Most epochs of an XMC fit when --epochs is not given: SparseMLPClassifier's
+# max_iter=200 is meant for small data sets.
+XMC_EPOCHS = 10
+
+
+def run_fit(args):
+    folder = os.path.dirname(os.path.abspath(args.model))
+    if not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+        # Fail before a long fit, not after it.
+        raise CLIError(
+            f"cannot write the model to {args.model}: no such folder, or not writable"
+        )
+    t0 = time.perf_counter()
+    data = read_data(args.data, args.format, **data_options(args))
+    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
+    _say(args, f"read {n:,} samples in {time.perf_counter() - t0:.1f} s")
+    validation = _validation_data(args, data)
+    if data.kind == "text":
+        model = _text_model(args)
+    else:
+        _check_text_options(args, "XMC features")
+        model = _xmc_model(args)
+    _train(args, model, data, validation)
+    t0 = time.perf_counter()
+    save_model(model, args.model)
+    size = os.path.getsize(args.model) / 2**20
+    print(
+        f"saved {type(model).__name__} to {args.model} ({size:,.0f} MiB) in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
+    return 0
+
+
+def _validation_data(args, data):
+    """``{"X_val": ..., "y_val": ...}`` of ``--validation FILE``, else {}."""
+    if args.validation is None:
+        return {}
+    val = read_data(args.validation, args.format, **data_options(args))
+    if val.kind != data.kind:
+        kinds = {"text": "texts", "xmc": "XMC features"}
+        raise CLIError(
+            f"{args.validation} holds {kinds[val.kind]}, the training data "
+            f"{kinds[data.kind]}"
+        )
+    if data.kind == "xmc":
+        val.X = match_columns(val.X, data.X.shape[1], "features", args.validation)
+        val.y = match_columns(val.y, data.y.shape[1], "labels", args.validation)
+    elif isinstance(data.y, list) and not isinstance(val.y, list):
+        val.y = [[label] for label in val.y]  # multi-label model, one label each
+    return {"X_val": val.X, "y_val": val.y}
+
+
+def _check_text_options(args, kind):
+    given = [
+        f"--{name.replace('_', '-')}"
+        for name in ("ngrams", "min_n", "max_n")
+        if getattr(args, name) is not None
+    ]
+    if args.analyzer != "word":
+        given.insert(0, "--analyzer")
+    if given:
+        raise CLIError(f"{', '.join(given)}: text options, but the data are {kind}")
+
+
+def _common_params(args):
+    params = {
+        "batch_size": args.batch_size,
+        "output_sparsity": args.output_sparsity,
+        "hash_family": args.hash_family,
+        "n_jobs": args.n_jobs,
+        "random_state": args.random_state,
+        "callback": None if args.quiet else _Progress(bar=_on_terminal()),
+        "n_iter_no_change": args.patience,
+    }
+    if args.validation is not None or args.validation_fraction is not None:
+        params["early_stopping"] = True
+    if args.validation_fraction is not None:
+        params["validation_fraction"] = args.validation_fraction
+    # Unset options keep the estimator's default.
+    if args.lr is not None:
+        params["learning_rate_init"] = args.lr
+    if args.hidden is not None:
+        params["hidden_layer_sizes"] = args.hidden
+    if args.dropout is not None:
+        params["dropout"] = args.dropout
+    return params
+
+
+def _text_model(args):
+    from sparseclf import TextClassifier
+
+    if args.analyzer == "word":
+        if args.min_n is not None or args.max_n is not None:
+            raise CLIError("--min-n and --max-n are for --analyzer char or char_wb")
+        ngram_range = (1, 2 if args.ngrams is None else args.ngrams)
+    else:
+        if args.ngrams is not None:
+            raise CLIError("--ngrams is for --analyzer word (see --min-n, --max-n)")
+        low = 3 if args.min_n is None else args.min_n
+        high = max(low, 5) if args.max_n is None else args.max_n
+        if high < low:
+            raise CLIError(f"--max-n {high} is below --min-n {low}")
+        ngram_range = (low, high)
+    return TextClassifier(
+        n_features=args.n_features,
+        analyzer=args.analyzer,
+        ngram_range=ngram_range,
+        max_iter="auto" if args.epochs is None else args.epochs,
+        **_common_params(args),
+    )
+
+
+def _xmc_model(args):
+    from sparseclf import SparseMLPClassifier
+
+    epochs = XMC_EPOCHS if args.epochs is None else args.epochs
+    return SparseMLPClassifier(max_iter=epochs, **_common_params(args))
+
+
+def _train(args, model, data, validation):
+    """``model.fit``; its callback shows the progress."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = data.X, data.y
+    n = X.shape[0] if hasattr(X, "shape") else len(X)
+    n_classes = y.shape[1] if hasattr(y, "shape") and y.ndim == 2 else None
+    if n_classes is None:
+        labels = (lab for labels in y for lab in labels) if isinstance(y, list) else y
+        n_classes = len(set(labels))
+    _say(args, f"training on {n:,} samples, {n_classes:,} classes")
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            # The epochs asked for are the intended stop.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y, **validation)
+    finally:
+        callback = model.get_params()["callback"]
+        if callback is not None:
+            callback.close()
+    # The saved model must not show progress when trained on later.
+    network = getattr(model, "classifier_", model)
+    model.set_params(callback=None)
+    network.set_params(callback=None)
+    print(
+        f"trained in {time.perf_counter() - start:.1f} s, {model.n_iter_} epochs "
+        f"({network.active_size_:,} of {n_classes:,} output neurons active per "
+        "sample)"
+    )
+    if network.early_stopping:
+        scores, best = network.validation_scores_, network.best_validation_score_
+        print(
+            f"best validation score (accuracy, or P@1) {best:.4f} at epoch "
+            f"{1 + scores.index(best)} of {len(scores)}: that epoch's model is kept"
+        )
+
+
+def _on_terminal():
+    """Whether a progress bar can be shown (standard error is a terminal)."""
+    return sys.stderr.isatty()
+
+
+class _Progress:
+    """A training callback: one line per epoch (loss, speed, time left), and on
+    a terminal a progress bar of the epoch's batches."""
+
+    def __init__(self, bar=False):
+        self.start = self.epoch_start = None
+        self.done = 0
+        self.show_bar = bar
+        self.bar = None
+
+    def __call__(self, info):
+        now = time.perf_counter()
+        if self.start is None:
+            self.start = self.epoch_start = now
+        if self.show_bar:
+            self._advance(info)
+        if info.batch < info.n_batches:
+            return
+        self.close()
+        self.done += 1
+        eta = (now - self.start) / self.done * (info.n_epochs - self.done)
+        print(
+            f"epoch {info.epoch:>3}/{info.n_epochs}  loss {info.loss:.4f}  "
+            f"{info.n_samples / (now - self.epoch_start):>9,.0f} samples/s  "
+            f"elapsed {_clock(now - self.start)}  ETA {_clock(eta)}",
+            flush=True,
+        )
+        self.epoch_start = now
+
+    def _advance(self, info):
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(
+                total=info.n_batches,
+                desc=f"epoch {info.epoch}/{info.n_epochs}",
+                unit="batch",
+                leave=False,
+                file=sys.stderr,
+            )
+        self.bar.set_postfix_str(f"loss {info.loss:.4f}", refresh=False)
+        self.bar.update(1)
+        if info.batch == info.n_batches:
+            self.bar.refresh()  # the full bar, whatever tqdm's refresh rate
+
+    def close(self):
+        """Take the bar off the screen (end of an epoch, or of the fit)."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _clock(seconds):
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _say(args, line):
+    if not args.quiet:
+        print(line, flush=True)
