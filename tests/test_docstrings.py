@@ -12,6 +12,15 @@ import sparseclf
 import sparseclf.datasets
 import sparseclf.metrics
 
+try:  # the optional extra "onnx" (which the test extra installs)
+    import skl2onnx  # noqa: F401
+except ImportError:
+    OPTIONAL = ()
+else:
+    import sparseclf.onnx
+
+    OPTIONAL = (sparseclf.onnx,)
+
 # Every module of the installed package but the kernels (compiled) and the
 # ``python -m`` entry point. Doctests of the *installed* modules: pytest's
 # --doctest-modules would collect the uncompiled source tree instead.
@@ -22,7 +31,7 @@ MODULES = sorted(
 )
 PUBLIC = [
     getattr(module, name)
-    for module in (sparseclf, sparseclf.datasets, sparseclf.metrics)
+    for module in (sparseclf, sparseclf.datasets, sparseclf.metrics, *OPTIONAL)
     for name in module.__all__
     if name != "__version__"
 ]
@@ -30,6 +39,8 @@ PUBLIC = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
+    if name == "sparseclf.onnx" and not OPTIONAL:
+        pytest.skip('sparseclf.onnx needs the "onnx" extra')
     result = doctest.testmod(
         importlib.import_module(name), optionflags=doctest.ELLIPSIS
     )
