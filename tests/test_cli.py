@@ -496,3 +496,20 @@ def load_xmc_pair(path):
     from sparseclf.datasets import load_xmc
 
     return load_xmc(path)
+
+
+def _double(X):  # a function of the test's, which sparseclf.load does not trust
+    return 2 * X
+
+
+def test_untrusted_model_file_is_one_error_line(tmp_path, capsys):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    _write_fasttext(tmp_path / "t.ft", n=6)
+    pipe = make_pipeline(FunctionTransformer(_double), TextClassifier(max_iter=1))
+    model = tmp_path / "m.skops"
+    sparseclf.save(pipe, model)  # never fitted: refused before that matters
+    status, out, err = _run(capsys, "predict", model, tmp_path / "t.ft")
+    assert status == 1 and out == "" and err.count("\n") == 1
+    assert "holds types sparseclf does not load" in err and "_double" in err
