@@ -14,8 +14,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 import numpy as np
-import skops.io as sio
-from skops.io.exceptions import UntrustedTypesFoundException
 
 # The only types of ours a model file may hold. A class or function that
 # fitted models keep must be added here (tests/test_persistence.py fails if a
@@ -120,6 +118,8 @@ def save(model, file, *, optimizer_state=True, dtype="float32", compress=False):
             f"dtype={dtype!r} rounds the weights, which suits an inference-only "
             "model: pass optimizer_state=False with it."
         )
+    import skops.io as sio  # here: importing skops takes ~1 s (it lists sklearn)
+
     compression = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
     with _writing({"optimizer_state": bool(optimizer_state), "dtype": dtype}):
         sio.dump(model, file, compression=compression)
@@ -162,6 +162,9 @@ def load(file):
     >>> sparseclf.load(io.BytesIO(buffer.getvalue())).classes_.tolist()
     ['a', 'b', 'c']
     """
+    import skops.io as sio
+    from skops.io.exceptions import UntrustedTypesFoundException
+
     name = getattr(file, "name", file)
     try:
         return sio.load(file, trusted=list(TRUSTED_TYPES))
@@ -185,6 +188,8 @@ def load(file):
 
 def _untrusted(file):
     """The types in ``file`` neither skops nor this package trusts, or None."""
+    import skops.io as sio
+
     try:
         if hasattr(file, "seek"):
             file.seek(0)
