@@ -46,6 +46,11 @@ same task, to tell a test-set draw from a real gap.
     python benchmarks/bench_text.py --skip-mlp          # without MLPClassifier (10 min)
     python benchmarks/bench_text.py --profile sst2      # cProfile of the fit
 
+``--save-json PATH`` also writes every table's rows, the command, the date and
+the machine to ``PATH`` as JSON (the documentation's benchmark page plots them)::
+
+    python benchmarks/bench_text.py --datasets trec --save-json text.json
+
 Needs ``pip install fasttext-numpy2`` (the ``bench`` extra); without it the
 fastText rows are skipped. Timings on a shared machine are noisy: the load
 average is printed.
@@ -53,10 +58,14 @@ average is printed.
 
 import argparse
 import cProfile
+import datetime
+import json
 import os
 import platform
 import pstats
 import re
+import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -242,6 +251,10 @@ def note_of(name, model, note):
 
 
 def run(name, data, skip_mlp, has_fasttext, repeats, dev=None):
+    """Fit and score every method on one data set; print its table.
+
+    Returns the table as a dict: the data set's sizes and one dict per row.
+    """
     X_train, y_train, X_test, y_test = data
     print(
         f"\n### {name}: {len(X_train):,} training / {len(X_test):,} test documents, "
@@ -292,6 +305,28 @@ def run(name, data, skip_mlp, has_fasttext, repeats, dev=None):
         )
     print()
     targets(results, correct, correct_dev)
+    rows = []
+    for label, (accuracy, fit_s, p50, note, (lo, hi, k)) in results.items():
+        dev_acc = float(correct_dev[label].mean()) if dev is not None else None
+        rows.append(
+            dict(
+                method=label,
+                accuracy=accuracy,
+                accuracy_min=float(lo),
+                accuracy_max=float(hi),
+                fits=k,
+                dev_accuracy=dev_acc,
+                fit_s=fit_s,
+                predict_p50_ms=float(p50),
+                note=note,
+            )
+        )
+    return dict(
+        n_train=len(X_train),
+        n_test=len(X_test),
+        n_classes=int(len(np.unique(y_train))),
+        rows=rows,
+    )
 
 
 def paired_interval(a, b, n_boot=2000, seed=0):
@@ -355,6 +390,47 @@ def profile(data, n=25):
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(n)
 
 
+def machine():
+    """The CPU, the packages' versions and the load average, as a dict."""
+    from importlib import metadata
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = (ln.split(":", 1)[1] for ln in f if ln.startswith("model name"))
+            cpu = next(names, cpu).strip()
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("sparseclf", "scikit-learn", "numpy", "scipy", "fasttext-numpy2"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return dict(
+        cpu=cpu,
+        cpu_count=os.cpu_count(),
+        python=platform.python_version(),
+        versions=versions,
+        load_average=[round(x, 2) for x in os.getloadavg()],
+    )
+
+
+def git_commit():
+    """The commit of the checkout holding this script (None outside git)."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DATA, help="shared/data folder")
@@ -372,6 +448,11 @@ def main():
     parser.add_argument(
         "--profile", choices=DATASETS, help="profile TextClassifier.fit; no table"
     )
+    parser.add_argument(
+        "--save-json",
+        metavar="PATH",
+        help="also write the tables' rows, command, date and machine as JSON",
+    )
     args = parser.parse_args()
     if args.profile:
         profile(DATASETS[args.profile](args.data))
@@ -387,10 +468,21 @@ def main():
         f"sparseclf {sparseclf.__version__}, scikit-learn {sklearn.__version__}, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
+    record = dict(
+        benchmark="bench_text",
+        command=" ".join(
+            ["python", f"benchmarks/{os.path.basename(sys.argv[0])}", *sys.argv[1:]]
+        ),
+        date=datetime.date.today().isoformat(),
+        commit=git_commit(),
+        machine=machine(),
+        repeats=args.repeats,
+        datasets={},
+    )
     start = time.perf_counter()
     for name in args.datasets.split(","):
         dev = DEV_SETS[name](args.data) if name in DEV_SETS else None
-        run(
+        record["datasets"][name] = run(
             name,
             DATASETS[name](args.data),
             args.skip_mlp,
@@ -398,10 +490,17 @@ def main():
             args.repeats,
             dev,
         )
-    print(
-        f"\ntotal {time.perf_counter() - start:.0f} s, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
+    total = time.perf_counter() - start
+    print(f"\ntotal {total:.0f} s, load average {os.getloadavg()[0]:.1f}")
+    if args.save_json:
+        record["total_wall_s"] = round(total, 1)
+        record["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        path = Path(args.save_json)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # NumPy scalars as Python numbers.
+        text = json.dumps(record, indent=1, default=lambda x: x.item())
+        path.write_text(text + "\n", encoding="utf-8")
+        print(f"Saved the results to {path}.")
 
 
 if __name__ == "__main__":

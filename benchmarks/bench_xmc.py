@@ -51,6 +51,10 @@ enough) and, optionally, omikuji installed::
     python benchmarks/bench_xmc.py --quick           # small sizes, ~3 min
     python benchmarks/bench_xmc.py --config xmc-10k --config bibtex
     python benchmarks/bench_xmc.py --threads 4 --data-dir /path/to/data
+    python benchmarks/bench_xmc.py --save-json benchmarks/results/xmc.json
+
+``--save-json PATH`` also writes the tables' rows, the command, the date and the
+machine to ``PATH`` as JSON (the documentation's benchmark page plots them).
 
 ``--threads`` sets sparseclf's ``n_jobs`` and ``torch.set_num_threads``. Timings on
 a machine shared with other jobs are noisy; the load average is printed.
@@ -58,7 +62,9 @@ a machine shared with other jobs are noisy; the load average is printed.
 
 import argparse
 import contextlib
+import datetime
 import io
+import json
 import os
 import platform
 import resource
@@ -282,6 +288,8 @@ def run_method(method, cfg, data_dir, threads):
         raise ValueError(method)
     out["load_s"] = load_s
     out["peak_rss_mib"] = peak_rss_mib()
+    out["n_train"], out["n_labels"] = data[1].shape
+    out["n_test"] = data[2].shape[0]
     return out
 
 
@@ -660,9 +668,15 @@ def losses(ours, other, name):
 
 
 def run_config(name, cfg, data_dir, threads, methods):
+    """Run and print one configuration.
+
+    Returns ``(results, probe_rates)``: each method's results, and torch's
+    samples/s by optimiser set-up (None when not probed).
+    """
     print(f"\n### {name}\n")
     print(describe(name, cfg, data_dir) + ".\n", flush=True)
     results = {}
+    probe_rates = None
     if "torch" in methods:
         if cfg.get("torch_batches"):
             cfg = dict(cfg, torch_variant=AMAZON_TORCH_VARIANT)
@@ -671,6 +685,7 @@ def run_config(name, cfg, data_dir, threads, methods):
             rates = probe["rates"]
             best = max(rates, key=rates.get)
             cfg = dict(cfg, torch_variant=best)
+            probe_rates = rates
             print(
                 f"torch optimiser set-ups, samples/s (median of {cfg['probe_batches']} "
                 "batches): "
@@ -719,7 +734,7 @@ def run_config(name, cfg, data_dir, threads, methods):
     print()
     ours = results.get("sparseclf")
     if ours is None:
-        return results
+        return results, probe_rates
     other = results.get("torch")
     if other is not None:
         print(
@@ -738,10 +753,11 @@ def run_config(name, cfg, data_dir, threads, methods):
     print(
         "Where sparseclf loses: " + ("; ".join(lost) if lost else "nowhere here") + "."
     )
-    return results
+    return results, probe_rates
 
 
-def machine_info(threads):
+def machine(threads):
+    """The CPU, the threads used and the packages' versions, as a dict."""
     try:
         with open("/proc/cpuinfo") as f:
             model = next(
@@ -758,18 +774,100 @@ def machine_info(threads):
         usable = len(os.sched_getaffinity(0))
     except AttributeError:
         usable = os.cpu_count()
-    versions = []
+    versions = {}
     for pkg in ("sparseclf", "torch", "numpy", "scipy", "scikit-learn", "omikuji"):
         try:
-            versions.append(f"{pkg} {metadata.version(pkg)}")
+            versions[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
-            versions.append(f"{pkg} (not installed)")
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+            versions[pkg] = None
+    return dict(
+        cpu=model,
+        usable_cpus=usable,
+        cpu_count=os.cpu_count(),
+        threads=threads,
+        python=platform.python_version(),
+        versions=versions,
+        load_average=[round(x, 2) for x in os.getloadavg()],
+    )
+
+
+def machine_info(threads):
+    m = machine(threads)
+    versions = [
+        f"{pkg} {v}" if v else f"{pkg} (not installed)"
+        for pkg, v in m["versions"].items()
+    ]
+    load = ", ".join(f"{x:.2f}" for x in m["load_average"])
     return (
-        f"{model}, {usable} usable CPUs (of {os.cpu_count()}), {threads} threads "
-        f"used; Python {platform.python_version()}; " + ", ".join(versions) + "; "
+        f"{m['cpu']}, {m['usable_cpus']} usable CPUs (of {m['cpu_count']}), "
+        f"{threads} threads used; Python {m['python']}; " + ", ".join(versions) + "; "
         f"load average {load}"
     )
+
+
+# Result keys saved by --save-json, for a method's row and for the score-only
+# rows ("_lsh": ``predict_topk(exact=False)``; "_prior": the reference).
+ROW_KEYS = (
+    "samples_per_s",
+    "train_s",
+    "epochs",
+    "p1",
+    "p5",
+    "distinct",
+    "predict_s",
+    "peak_rss_mib",
+    "rss_before_mib",
+    "timing_only",
+    "note",
+)
+SCORE_KEYS = ("p1", "p5", "distinct", "predict_s")
+
+
+def json_rows(results):
+    """The rows of a configuration's table, as plain dicts.
+
+    sparseclf's score-only rows are named ``"sparseclf-lsh"`` and ``"prior"``.
+    """
+    rows = []
+    for method, r in results.items():
+        rows.append(dict(method=method, **{k: r.get(k) for k in ROW_KEYS}))
+        if method != "sparseclf":
+            continue
+        for suffix, name in (("_lsh", "sparseclf-lsh"), ("_prior", "prior")):
+            if "p1" + suffix in r:
+                # Stored as "p1_lsh", ..., "predict_lsh_s".
+                keys = {k: k + suffix for k in SCORE_KEYS[:-1]}
+                keys["predict_s"] = "predict" + suffix + "_s"
+                rows.append(dict(method=name, **{k: r.get(v) for k, v in keys.items()}))
+    return rows
+
+
+def git_commit():
+    """The commit of the checkout holding this script (None outside git)."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=os.path.dirname(os.path.abspath(__file__)),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def save_json(path, record):
+    """Write ``record`` to ``path`` (its folder is created)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        # NumPy scalars as Python numbers.
+        json.dump(record, f, indent=1, default=lambda x: x.item())
+        f.write("\n")
+    print(f"Saved the results to {path}.")
 
 
 def main(argv=None):
@@ -788,6 +886,11 @@ def main(argv=None):
         default="sparseclf,torch,omikuji",
         help="comma-separated subset of sparseclf,torch,omikuji",
     )
+    parser.add_argument(
+        "--save-json",
+        metavar="PATH",
+        help="also write the tables' rows, command, date and machine as JSON",
+    )
     args = parser.parse_args(argv)
     methods = [m for m in args.methods.split(",") if m]
     if "omikuji" in methods:
@@ -804,6 +907,17 @@ def main(argv=None):
         f"All neural models: {HIDDEN} hidden ReLU units, batch {BATCH}, Adam lr {LR}, "
         "same epochs; each method in its own process."
     )
+    record = dict(
+        benchmark="bench_xmc",
+        command=" ".join(
+            ["python", f"benchmarks/{os.path.basename(sys.argv[0])}", *sys.argv[1:]]
+        ),
+        date=datetime.date.today().isoformat(),
+        commit=git_commit(),
+        machine=machine(args.threads),
+        settings=dict(hidden=HIDDEN, batch=BATCH, lr=LR, seed=SEED, quick=args.quick),
+        configs={},
+    )
     start = time.perf_counter()
     for name in names:
         cfg = dict(CONFIGS[name], **(QUICK[name] if args.quick else {}))
@@ -812,12 +926,26 @@ def main(argv=None):
         ):
             print(f"\n### {name}\n\nskipped: no {cfg['train']} in {args.data_dir}.")
             continue
-        run_config(name, cfg, args.data_dir, args.threads, methods)
+        results, probe_rates = run_config(
+            name, cfg, args.data_dir, args.threads, methods
+        )
+        first = next(iter(results.values()), {})
+        record["configs"][name] = dict(
+            description=describe(name, cfg, args.data_dir),
+            epochs=cfg["epochs"],
+            n_train=first.get("n_train"),
+            n_test=first.get("n_test"),
+            n_labels=first.get("n_labels"),
+            torch_probe_samples_per_s=probe_rates,
+            rows=json_rows(results),
+        )
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    print(
-        f"\nTotal wall time {time.perf_counter() - start:.0f} s; "
-        f"load average at the end {load}."
-    )
+    total = time.perf_counter() - start
+    print(f"\nTotal wall time {total:.0f} s; load average at the end {load}.")
+    if args.save_json:
+        record["total_wall_s"] = round(total, 1)
+        record["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+        save_json(args.save_json, record)
 
 
 if __name__ == "__main__":

@@ -71,7 +71,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         SimHash ``2**K``).
     bucket_capacity : "auto" or int, default="auto"
         Most neurons a bucket keeps (a uniform sample when more hash there);
-        "auto": ``max(16, active_size / n_tables)``.
+        "auto": ``max(16, 4 * ceil(c / n_tables))`` with ``c``, the expected
+        candidates, an eighth of the active size.
     rebuild_interval : int, default=50
         Batches before the first rebuild of the hash tables from the current
         output weights.
@@ -557,8 +558,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         of 4,096 rows, and their scores in blocks too. With ``exact=False`` only
         the LSH candidates of each sample (the neurons sharing a bucket with its
         hidden activation) are scored, which is faster for very wide outputs but
-        may miss classes; rows with fewer than ``k`` candidates are completed
-        with other neurons.
+        may miss classes. Each row scores ``max(k, active_size_)`` neurons: its
+        candidates, completed by the hub neurons (those scoring high for the
+        mean training activation), then by the lowest-numbered neurons.
 
         Parameters
         ----------

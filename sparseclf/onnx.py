@@ -113,7 +113,7 @@ def to_onnx(estimator, *, top_k=None, target_opset=None, input_name="X"):
 
     Notes
     -----
-    The input is a dense float32 matrix of shape (n, n_features_in_) (a
+    The input is a dense float32 matrix of shape ``(n, n_features_in_)`` (a
     float64 input, through ``skl2onnx.to_onnx``, is cast to float32 first, as
     the estimator does, and gives float64 outputs). ONNX Runtime takes no
     scipy sparse matrices: densify them (``X.toarray().astype(np.float32)``),
