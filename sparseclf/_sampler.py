@@ -303,10 +303,7 @@ class OutputSampler:
         )
         self.hub_wait -= 1
         if self.hub_wait <= 0:
-            scores = W @ self.hub_mean + b
-            n_hubs = min(_N_HUBS, n_out - 1)
-            self.hubs = np.argpartition(-scores, n_hubs)[:n_hubs]
-            self.hub_wait = _HUB_EVERY
+            self.pick_hubs(W, b)
         cdf = self.negative_cdf
         draw = np.minimum(np.searchsorted(cdf, rng.random_sample(size)), n_out - 1)
         pool = np.union1d(draw, self.hubs)
@@ -315,6 +312,14 @@ class OutputSampler:
         q[np.isin(pool, self.hubs, assume_unique=True)] = 1.0
         offset = -np.log(q) - math.log(n_out / pool.shape[0])
         return pool, offset.astype(np.float32)
+
+    def pick_hubs(self, W, b):
+        """The hubs: the outputs of the highest logits for ``hub_mean``, the
+        running mean of the last hidden layer."""
+        n_hubs = min(_N_HUBS, self.n_outputs - 1)
+        scores = W @ self.hub_mean + b
+        self.hubs = np.argpartition(-scores, n_hubs)[:n_hubs]
+        self.hub_wait = _HUB_EVERY
 
     def negative_p(self, ids):
         """Each draw's chance of picking ``ids``."""
