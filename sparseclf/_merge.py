@@ -4,15 +4,17 @@
 
 Replicas of one model train on different shards; every few batches each
 replica reports what it changed since the last merge (an ``Update``), the
-updates are merged, and every replica takes the merge. Only what changed
-travels: the first layer's rows of the features a replica trained on (keyed by
-feature id, since each replica numbers its rows in its own order), the output
-rows its active sets touched, the small hidden layers whole.
+updates are merged, and every replica takes the merge. Only changed weights
+travel, as changes from the last merge: the first layer's rows of the features
+a replica trained on (keyed by feature id, since each replica numbers its rows
+in its own order; a feature new to the model comes as its row), the output
+rows its active sets touched, the small hidden layers whole. Each replica keeps
+its own Adam moments (a row's moments describe the gradients that replica
+saw), so a merge moves a third of what the weights and both moments would.
 
-A row changed by several replicas gets its common start plus the sum of their
-changes, and the mean of their Adam moments (see :func:`merge`); a row one
-replica changed keeps that replica's value. Counts add up: the output
-sampler's label counts and the targets' label and sample counts.
+The changes several replicas made to a weight add up, or are averaged (see
+:func:`merge`); counts add up: the output sampler's label counts and the
+targets' label and sample counts.
 """
 
 from dataclasses import dataclass, field
@@ -29,16 +31,24 @@ def _network(clf):
 
 @dataclass
 class Update:
-    """What a replica changed since its last ``Base``, as new values.
+    """What a replica changed since its last ``Base`` (or a merge of those).
 
-    ``rows`` maps a part's name to ``(keys, arrays)``: the keys (feature ids
-    for the first layer, output ids for the output layer and its bias) and,
-    for each key, the new weight row and its two Adam moments.
+    ``rows`` maps a part's name to ``(keys, values, owner)``: the keys (feature
+    ids for the first layer's ``"input"`` and ``"input_new"``, output ids for
+    ``"output"`` and ``"output_bias"``), their changes (new rows' values for
+    ``"input_new"``), and in a merge, for each key, the update that alone
+    changed it (-1: several). ``dense`` holds the changes of the hidden layers'
+    weights and ``biases`` of the hidden biases, whole (None where unchanged),
+    with ``dense_owner`` / ``biases_owner`` likewise. An ``absolute`` update
+    holds values, not changes: a replica's first round, from no common start.
     """
 
     rows: dict = field(default_factory=dict)
-    dense: list = field(default_factory=list)  # (w, m, v) of hidden layers 1..
-    biases: list = field(default_factory=list)  # (b, m, v) of hidden layers
+    dense: list = field(default_factory=list)
+    biases: list = field(default_factory=list)
+    dense_owner: list = field(default_factory=list)
+    biases_owner: list = field(default_factory=list)
+    absolute: bool = False
     steps: int = 0
     label_counts: tuple = None  # (ids, added counts) of the output sampler
     hub_mean: np.ndarray = None
@@ -47,12 +57,33 @@ class Update:
 
     @property
     def nbytes(self):
-        """Bytes of the arrays an update carries."""
-        arrays = [a for keys, values in self.rows.values() for a in (keys, *values)]
-        arrays += [a for part in self.dense + self.biases for a in part]
+        """Bytes of the arrays the update carries."""
+        arrays = [a for keys, values, _ in self.rows.values() for a in (keys, values)]
+        arrays += [a for a in self.dense + self.biases if a is not None]
         if self.label_counts is not None:
             arrays += list(self.label_counts)
         return sum(a.nbytes for a in arrays)
+
+    def without(self, owner):
+        """This merge without what only update ``owner`` changed (its replica
+        has those values already)."""
+        out = Update(
+            absolute=self.absolute,
+            steps=self.steps,
+            label_counts=self.label_counts,
+            hub_mean=self.hub_mean,
+            n_labels=self.n_labels,
+            n_samples=self.n_samples,
+        )
+        for name, (keys, values, owners) in self.rows.items():
+            keep = owners != owner
+            out.rows[name] = (keys[keep], values[keep], owners[keep])
+        for attr in ("dense", "biases"):
+            arrays, owners = getattr(self, attr), getattr(self, f"{attr}_owner")
+            setattr(
+                out, attr, [None if o == owner else a for a, o in zip(arrays, owners)]
+            )
+        return out
 
 
 class Base:
@@ -64,15 +95,10 @@ class Base:
         self.n_rows = net.n_rows
         self.step = net.step
         self.w0 = net.weights[0][: net.n_rows].copy()
-        self.m0 = net.m_w[0][: net.n_rows].copy()
         self.weights = [w.copy() for w in net.weights[1:]]
-        self.m_w = [m.copy() for m in net.m_w[1:]]
         self.biases = [b.copy() for b in net.biases]
-        self.m_b = [m.copy() for m in net.m_b]
-        sampler = model.sampler
-        self.label_counts = getattr(sampler, "label_counts", None)
-        if self.label_counts is not None:
-            self.label_counts = self.label_counts.copy()
+        counts = getattr(model.sampler, "label_counts", None)
+        self.label_counts = None if counts is None else counts.copy()
         self.n_labels = model.targets.n_labels
         self.n_samples = model.targets.n_samples
 
@@ -81,142 +107,100 @@ class Base:
         model = _network(clf)
         net = model.network
         out = Update(steps=net.step - self.step)
-        # First layer: the features whose row is new or changed, by feature id.
-        w, m, v = (a[: net.n_rows] for a in (net.weights[0], net.m_w[0], net.v_w[0]))
-        changed = np.zeros(net.n_rows, dtype=bool)
-        changed[self.n_rows :] = True
-        changed[: self.n_rows] = _rows_changed(
-            (w[: self.n_rows], self.w0), (m[: self.n_rows], self.m0)
-        )
+        w = net.weights[0][: net.n_rows]
+        changed = np.ones(net.n_rows, dtype=bool)
+        changed[: self.n_rows] = (w[: self.n_rows] != self.w0).any(axis=1)
         changed[0] = False  # the shared zero row of unseen features
-        features = _features_of_rows(net.rows, np.flatnonzero(changed))
-        r = net.rows[features]
-        out.rows["input"] = (features, (w[r], m[r], v[r]))
-        # Hidden-to-hidden layers whole (small); the output layer by rows.
+        features = _features_of_rows(net.rows, changed)
+        rows = net.rows[features]
+        new = rows >= self.n_rows
+        old = ~new
+        out.rows["input"] = _part(features[old], w[rows[old]] - self.w0[rows[old]])
+        out.rows["input_new"] = _part(features[new], w[rows[new]])
         last = len(net.weights) - 1
         for k in range(1, last):
-            out.dense.append((net.weights[k], net.m_w[k], net.v_w[k]))
-        rows = np.flatnonzero(
-            _rows_changed(
-                (net.weights[last], self.weights[-1]), (net.m_w[last], self.m_w[-1])
-            )
-        )
-        out.rows["output"] = (
-            rows,
-            (net.weights[last][rows], net.m_w[last][rows], net.v_w[last][rows]),
-        )
+            change = net.weights[k] - self.weights[k - 1]
+            out.dense.append(change if change.any() else None)
+        W, W0 = net.weights[last], self.weights[-1]
+        ids = np.flatnonzero((W != W0).any(axis=1))
+        out.rows["output"] = _part(ids, W[ids] - W0[ids])
         for k in range(last):
-            out.biases.append((net.biases[k], net.m_b[k], net.v_b[k]))
-        b, mb, vb = net.biases[last], net.m_b[last], net.v_b[last]
-        ids = np.flatnonzero((b != self.biases[-1]) | (mb != self.m_b[-1]))
-        out.rows["output_bias"] = (ids, (b[ids], mb[ids], vb[ids]))
-        sampler = model.sampler
-        if self.label_counts is not None:
-            added = sampler.label_counts - self.label_counts
-            ids = np.flatnonzero(added)
-            out.label_counts = (ids, added[ids])
-            out.hub_mean = sampler.hub_mean
-        out.n_labels = model.targets.n_labels - self.n_labels
-        out.n_samples = model.targets.n_samples - self.n_samples
+            change = net.biases[k] - self.biases[k]
+            out.biases.append(change if change.any() else None)
+        b, b0 = net.biases[last], self.biases[-1]
+        ids = np.flatnonzero(b != b0)
+        out.rows["output_bias"] = _part(ids, b[ids] - b0[ids])
+        _counts(out, model, self)
         return out
 
 
-def _rows_changed(*pairs):
-    """Rows where any of the (new, old) array pairs differ."""
-    changed = None
-    for new, old in pairs:
-        diff = (new != old).any(axis=1)
-        changed = diff if changed is None else changed | diff
-    return changed
+def first_update(clf):
+    """The absolute :class:`Update` of a replica's first round: every row it
+    has, as values (replicas started from the same seed, but their first-layer
+    rows were drawn in their own orders)."""
+    model = _network(clf)
+    net = model.network
+    out = Update(absolute=True, steps=net.step)
+    features = np.flatnonzero(net.rows).astype(np.int64)
+    out.rows["input"] = _part(features[:0], net.weights[0][:0])
+    out.rows["input_new"] = _part(features, net.weights[0][net.rows[features]])
+    last = len(net.weights) - 1
+    out.dense = [w.copy() for w in net.weights[1:last]]
+    ids = np.arange(net.n_outputs)
+    out.rows["output"] = _part(ids, net.weights[last])
+    out.biases = [b.copy() for b in net.biases[:last]]
+    out.rows["output_bias"] = _part(ids, net.biases[last])
+    _counts(out, model, None)
+    return out
 
 
-def _features_of_rows(rows_of_features, rows):
-    """The feature ids whose first-layer row is among ``rows``."""
-    mask = np.zeros(max(int(rows_of_features.max(initial=0)) + 1, 1), dtype=bool)
-    mask[rows] = True
-    return np.flatnonzero(mask[rows_of_features]).astype(np.int64)
+def _counts(out, model, base):
+    """The label counts, hub mean and targets' counts an update adds."""
+    counts = getattr(model.sampler, "label_counts", None)
+    if counts is not None:
+        added = counts if base is None else counts - base.label_counts
+        ids = np.flatnonzero(added)
+        out.label_counts = (ids, added[ids])
+        out.hub_mean = model.sampler.hub_mean
+    targets = model.targets
+    out.n_labels = targets.n_labels - (0 if base is None else base.n_labels)
+    out.n_samples = targets.n_samples - (0 if base is None else base.n_samples)
 
 
-def _merge_by_key(parts, reference):
-    """Merge ``(keys, (weights, m, v))`` parts by key (see :func:`merge`).
-
-    ``reference(keys)``: the common starting value of the keys' weight rows
-    and whether each key had one. Returns ``(keys, arrays)``, keys sorted.
-    """
-    parts = [p for p in parts if p[0].size]
-    if not parts:
-        return None
-    keys = np.concatenate([k for k, _ in parts])
-    order = np.argsort(keys, kind="stable")
-    if len(parts) == 1:
-        return keys[order], [a[order] for a in parts[0][1]]
-    unique, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    shape = (-1, *([1] * (parts[0][1][0].ndim - 1)))
-    merged = []
-    for j in range(len(parts[0][1])):
-        values = np.concatenate([a[j] for _, a in parts])
-        total = np.zeros((unique.size, *values.shape[1:]), dtype=np.float64)
-        np.add.at(total, inverse, values)
-        mean = total / counts.reshape(shape)
-        if j == 0 and reference is not None:
-            # Weights: the start plus every replica's change (a mean where
-            # there is no common start: a first-layer row new to them all).
-            start, known = reference(unique)
-            summed = total - (counts - 1).reshape(shape) * start
-            mean = np.where(known.reshape(shape), summed, mean)
-        # A key only one part holds keeps its value exactly.
-        lone = np.flatnonzero(counts == 1)
-        first = np.empty(unique.size, dtype=np.int64)
-        first[inverse[::-1]] = np.arange(keys.size)[::-1]
-        mean[lone] = values[first[lone]]
-        merged.append(mean.astype(values.dtype))
-    return unique, merged
+def _part(keys, values):
+    return keys, values, np.full(keys.size, -1, dtype=np.int32)
 
 
-def _references(clf):
-    """For each row part, ``keys -> (start rows, had a row)`` of replica
-    ``clf``, the state all the merged updates started from."""
-    net = _network(clf).network
-
-    def first_layer(features):
-        rows = net.rows[features]
-        return net.weights[0][rows], rows != 0
-
-    def rows_of(array):
-        return lambda ids: (array[ids], np.ones(ids.size, dtype=bool))
-
-    return {
-        "input": first_layer,
-        "output": rows_of(net.weights[-1]),
-        "output_bias": rows_of(net.biases[-1]),
-        "dense": net.weights[1:-1],
-        "biases": net.biases,
-    }
+def _features_of_rows(rows_of_features, changed_rows):
+    """The feature ids (sorted) whose first-layer row is flagged in
+    ``changed_rows``."""
+    return np.flatnonzero(changed_rows[rows_of_features]).astype(np.int64)
 
 
-def merge(updates, reference=None):
+def merge(updates, combine="sum"):
     """One :class:`Update` holding the merge of ``updates``.
 
-    Adam's moments are averaged over the updates that changed them. Weights
-    too without ``reference``; with it (a replica in the state every update
-    started from), a weight becomes its start plus the sum of the updates'
-    changes: each replica's steps count, as if taken one after the other,
-    where averaging would make ``n`` replicas' steps count as one. Values only
-    one update changed come out unchanged (bit for bit), so that a lone
-    replica trains exactly as the model would alone. Counts add up; the step
-    count becomes the largest update's.
+    ``combine="sum"``: a weight several updates changed takes all their
+    changes, as if the replicas' steps had been taken one after the other;
+    ``"mean"``: their mean (model averaging: ``n`` replicas' steps count as
+    one). New first-layer rows, and absolute updates (a first round), have no
+    common start and get the mean of their values. A weight only one update
+    changed gets its change unchanged. Counts add up; the step count becomes
+    the largest update's.
     """
     updates = [u for u in updates if u is not None]
-    refs = _references(reference) if reference is not None else {}
-    out = Update()
+    absolute = updates[0].absolute
+    mean = absolute or combine == "mean"
+    out = Update(absolute=absolute)
     for name in updates[0].rows:
-        merged = _merge_by_key([u.rows[name] for u in updates], refs.get(name))
-        if merged is not None:
-            out.rows[name] = merged
+        parts = [u.rows[name] for u in updates]
+        out.rows[name] = _merge_rows(parts, mean or name == "input_new")
     for attr in ("dense", "biases"):
-        parts = list(zip(*(getattr(u, attr) for u in updates)))
-        starts = refs.get(attr, [None] * len(parts))
-        setattr(out, attr, [_merge_whole(g, w) for g, w in zip(parts, starts)])
+        merged = [
+            _merge_whole(g, mean) for g in zip(*(getattr(u, attr) for u in updates))
+        ]
+        setattr(out, attr, [m for m, _ in merged])
+        setattr(out, f"{attr}_owner", [o for _, o in merged])
     out.steps = max(u.steps for u in updates)
     counted = [u.label_counts for u in updates if u.label_counts is not None]
     if counted:
@@ -224,63 +208,84 @@ def merge(updates, reference=None):
         added = np.concatenate([c[1] for c in counted])
         unique, inverse = np.unique(ids, return_inverse=True)
         out.label_counts = (unique, np.bincount(inverse, weights=added))
-        hubs = [(u.hub_mean,) for u in updates if u.hub_mean is not None]
-        out.hub_mean = _merge_whole(hubs, None)[0] if hubs else None
+        hubs = [u.hub_mean for u in updates if u.hub_mean is not None]
+        out.hub_mean = np.mean(hubs, axis=0) if hubs else None
     out.n_labels = sum(u.n_labels for u in updates)
     out.n_samples = sum(u.n_samples for u in updates)
     return out
 
 
-def _merge_whole(group, start):
-    """Merge whole arrays ``(weights, m, v)`` as :func:`merge` merges rows."""
-    if len(group) == 1:
-        return group[0]
-    out = []
-    for j in range(len(group[0])):
-        total = np.sum([g[j] for g in group], axis=0, dtype=np.float64)
-        if j == 0 and start is not None:
-            merged = total - (len(group) - 1) * start
-        else:
-            merged = total / len(group)
-        out.append(merged.astype(group[0][j].dtype))
-    return tuple(out)
+def _merge_rows(parts, mean):
+    """Merge ``(keys, values, _)`` parts by key: sums (or means) of each key's
+    values. Sorting groups the keys; the sum of one value is that value."""
+    sizes = [keys.size for keys, _, _ in parts]
+    keys = np.concatenate([keys for keys, _, _ in parts])
+    values = np.concatenate([values for _, values, _ in parts])
+    order = np.argsort(keys, kind="stable")
+    keys, values = keys[order], values[order]
+    source = np.repeat(np.arange(len(parts), dtype=np.int32), sizes)[order]
+    if keys.size == 0:
+        return keys, values, source
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    counts = np.diff(np.r_[starts, keys.size])
+    merged = np.add.reduceat(values, starts, axis=0)
+    if mean:
+        merged /= counts.reshape((-1,) + (1,) * (values.ndim - 1)).astype(merged.dtype)
+    owner = np.where(counts == 1, source[starts], -1).astype(np.int32)
+    return keys[starts], merged, owner
 
 
-def apply(clf, merged, base=None, rebuild=True, n_threads=1):
-    """Set replica ``clf`` to the merge ``merged``.
+def _merge_whole(group, mean):
+    """Merge whole arrays (None: unchanged) as :func:`merge` merges rows;
+    returns the merge (None: unchanged) and the lone update changing it."""
+    changed = [(i, a) for i, a in enumerate(group) if a is not None]
+    if not changed:
+        return None, -1
+    if len(changed) == 1:
+        return changed[0][1], changed[0][0]
+    total = np.sum([a for _, a in changed], axis=0)
+    return (total / len(changed) if mean else total).astype(total.dtype), -1
 
-    ``base``: the replica's state at the last merge, when it trained since
-    (its counts then restart from there; None: it has not changed since).
-    ``rebuild``: rebuild the output sampler's tables from the merged layer.
+
+def apply(clf, merged, base=None, n_threads=1):
+    """Set replica ``clf`` to the merge ``merged`` of changes from ``base``,
+    its state at the last merge (None for an absolute merge: a first round).
+
+    The output sampler's tables are rebuilt from the merged layer. The
+    replica's Adam moments stay its own.
     """
     model = _network(clf)
     net, sampler, targets = model.network, model.sampler, model.targets
-    if "input" in merged.rows:
-        features, (w, m, v) = merged.rows["input"]
+    absolute = merged.absolute
+    features, delta, _ = merged.rows["input"]
+    if features.size:  # none in an absolute merge
+        rows = net.rows[features]
+        net.weights[0][rows] = base.w0[rows] + delta
+    features, values, _ = merged.rows["input_new"]
+    if features.size:
         net.add_inputs(features)
-        r = net.rows[features]
-        net.weights[0][r], net.m_w[0][r], net.v_w[0][r] = w, m, v
+        net.weights[0][net.rows[features]] = values
     last = len(net.weights) - 1
-    for k, (w, m, v) in enumerate(merged.dense, start=1):
-        net.weights[k][...], net.m_w[k][...], net.v_w[k][...] = w, m, v
-    if "output" in merged.rows:
-        rows, (w, m, v) = merged.rows["output"]
-        net.weights[last][rows], net.m_w[last][rows], net.v_w[last][rows] = w, m, v
-    for k, (b, mb, vb) in enumerate(merged.biases):
-        net.biases[k][...], net.m_b[k][...], net.v_b[k][...] = b, mb, vb
-    if "output_bias" in merged.rows:
-        ids, (b, mb, vb) = merged.rows["output_bias"]
-        net.biases[last][ids], net.m_b[last][ids], net.v_b[last][ids] = b, mb, vb
-    net.step = (net.step if base is None else base.step) + merged.steps
+    for k, change in enumerate(merged.dense, start=1):
+        if change is not None:
+            net.weights[k][...] = change if absolute else base.weights[k - 1] + change
+    ids, change, _ = merged.rows["output"]
+    net.weights[last][ids] = change if absolute else base.weights[-1][ids] + change
+    for k, change in enumerate(merged.biases):
+        if change is not None:
+            net.biases[k][...] = change if absolute else base.biases[k] + change
+    ids, change, _ = merged.rows["output_bias"]
+    net.biases[last][ids] = change if absolute else base.biases[-1][ids] + change
+    net.step = merged.steps + (0 if absolute else base.step)
     net._changed()
-    targets.n_labels = (
-        targets.n_labels if base is None else base.n_labels
-    ) + merged.n_labels
-    targets.n_samples = (
-        targets.n_samples if base is None else base.n_samples
-    ) + merged.n_samples
+    targets.n_labels = merged.n_labels + (0 if absolute else base.n_labels)
+    targets.n_samples = merged.n_samples + (0 if absolute else base.n_samples)
     if isinstance(sampler, OutputSampler):
-        counts = (sampler.label_counts if base is None else base.label_counts).copy()
+        counts = (
+            np.zeros_like(sampler.label_counts)
+            if absolute
+            else base.label_counts.copy()
+        )
         if merged.label_counts is not None:
             ids, added = merged.label_counts
             counts[ids] += added
@@ -289,5 +294,4 @@ def apply(clf, merged, base=None, rebuild=True, n_threads=1):
         sampler.negative_cdf = cdf / cdf[-1]
         sampler.hub_mean = merged.hub_mean
         sampler.hub_wait = 0  # pick the hubs of the merged layer at the next step
-        if rebuild:
-            sampler.rebuild(net.weights[-1], n_threads)
+        sampler.rebuild(net.weights[-1], n_threads)

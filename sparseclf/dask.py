@@ -14,6 +14,7 @@ add up) and every replica takes the merge.
 """
 
 import pickle
+import time
 
 import numpy as np
 
@@ -30,7 +31,7 @@ import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.utils import check_random_state
 
-from sparseclf._merge import Base, _network, apply, merge
+from sparseclf._merge import Base, _network, apply, first_update, merge
 from sparseclf._mlp import SparseMLPClassifier
 from sparseclf._text import TextClassifier
 
@@ -76,9 +77,9 @@ def train(
     Parameters
     ----------
     estimator : SparseMLPClassifier or TextClassifier
-        Trained in place: from scratch if unfitted (the first worker's first
-        round starts the model, then the other replicas copy it), else from
-        its current state.
+        Trained in place: from scratch if unfitted (every replica starts the
+        same model from one seed; their first merge averages the first-layer
+        rows each drew for the features it saw), else from its current state.
     X : dask array of shape (n_samples, n_features) or (n_samples,), dask \
             bag, or list of str
         Features (dense or scipy.sparse blocks; chunked along rows only), texts
@@ -127,8 +128,11 @@ def train(
     callback : callable, default=None
         Called after every merge with a dict: ``epoch``, ``round``,
         ``n_samples`` (trained in the round), ``loss`` (their mean),
-        ``bytes_gathered`` (the replicas' updates) and ``bytes_sent`` (the
-        merge, to each replica).
+        ``bytes_gathered`` (the replicas' updates), ``bytes_sent`` (the
+        merge, to each replica), and the wall times of the round's parts:
+        ``train_seconds`` (the replicas training and reporting their updates),
+        ``merge_seconds`` (on the driver) and ``send_seconds`` (the replicas
+        taking the merge).
 
     Returns
     -------
@@ -141,16 +145,18 @@ def train(
     >>> import dask.array as da
     >>> import numpy as np
     >>> from distributed import Client, LocalCluster
+    >>> from sklearn.datasets import make_classification
     >>> from sparseclf import SparseMLPClassifier
     >>> from sparseclf.dask import train
-    >>> rng = np.random.RandomState(0)
-    >>> X_np = rng.rand(400, 20).astype(np.float32)
-    >>> y_np = (X_np[:, 0] > 0.5).astype(int)
+    >>> X_np, y_np = make_classification(2000, 20, n_informative=8, n_classes=4,
+    ...                                  random_state=0)
+    >>> clf = SparseMLPClassifier(batch_size=32, learning_rate_init=0.003,
+    ...                           random_state=0)
     >>> with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-    ...                   dashboard_address=None) as cluster, Client(cluster) as client:
-    ...     X, y = da.from_array(X_np, chunks=100), da.from_array(y_np, chunks=100)
-    ...     clf = train(SparseMLPClassifier(random_state=0), X, y, classes=[0, 1],
-    ...                 epochs=3, sync_every=2, random_state=0)
+    ...                   dashboard_address=None) as cluster, Client(cluster):
+    ...     X, y = da.from_array(X_np, chunks=500), da.from_array(y_np, chunks=500)
+    ...     clf = train(clf, X, y, classes=[0, 1, 2, 3], epochs=5, sync_every=4,
+    ...                 random_state=0)
     >>> clf.score(X_np, y_np) > 0.8
     True
     """
@@ -166,9 +172,14 @@ def train(
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
     client = client or default_client()
     rng = check_random_state(random_state)
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val must be passed together.")
     fitted = estimator.__sklearn_is_fitted__()
     shards, classes = _shards(client, estimator, X, y, classes)
     start = estimator if fitted else clone(estimator)
+    if not fitted and start.random_state is None:
+        # The replicas start their models apart: from one seed, the same model.
+        start.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
     payload = pickle.dumps(start)
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(shards))
     replicas = [
@@ -186,39 +197,31 @@ def train(
         ).result()
         for i, ((worker, kind, parts), seed) in enumerate(zip(shards, seeds))
     ]
-    rows = estimator.batch_size * sync_every
-    driver = None if not fitted else pickle.loads(payload)
-    losses = []
     stopping = None
-    if X_val is not None or y_val is not None:
-        stopping = _EarlyStopping(estimator, X_val, y_val)
+    if X_val is not None:
+        replicas[0].set_validation(X_val, y_val).result()
+        stopping = _EarlyStopping(estimator)
+    rows = estimator.batch_size * sync_every
+    record = _Record(estimator if fitted else None)
     for epoch in range(epochs):
         n_rounds = [r.start_epoch(epoch, rows, shuffle).result() for r in replicas]
-        round_ = 0
-        while round_ < max(n_rounds):
-            if driver is None:  # the first replica's first round starts the model
-                replicas[0].train_round().result()
-                state = replicas[0].state().result()
-                driver = pickle.loads(state)
-                # The epochs of this call are the driver's record, not that
-                # round's partial_fit.
-                trainer = _network(driver).trainer
-                trainer.n_iter, trainer.loss_curve = 0, []
-                _wait([r.take_state(state) for r in replicas[1:]])
-                n_rounds[0] -= 1
-                losses.append(_record(driver))
-                continue
+        for round_ in range(max(n_rounds)):
             busy = [i for i, n in enumerate(n_rounds) if n > round_]
+            t0 = time.perf_counter()
             results = _wait([replicas[i].train_round() for i in busy])
+            t1 = time.perf_counter()
             updates = [u for u, _, _ in results]
-            merged = merge(updates, reference=driver if combine == "sum" else None)
-            apply(driver, merged, rebuild=False)
+            merged = merge(updates, combine)
+            t2 = time.perf_counter()
+            _wait(
+                [
+                    replica.take(*_share(merged, busy, i))
+                    for i, replica in enumerate(replicas)
+                ]
+            )
             n = sum(n for _, n, _ in results)
-            _network(driver).trainer.t += n
             loss = sum(n * loss for _, n, loss in results) / n
-            losses.append((n, loss))
-            sole = busy[0] if len(busy) == 1 else None
-            _wait([r.take(merged, i == sole) for i, r in enumerate(replicas)])
+            record.add(n, loss)
             if callback is not None:
                 callback(
                     {
@@ -228,16 +231,21 @@ def train(
                         "loss": loss,
                         "bytes_gathered": sum(u.nbytes for u in updates),
                         "bytes_sent": merged.nbytes,
+                        "train_seconds": t1 - t0,
+                        "merge_seconds": t2 - t1,
+                        "send_seconds": time.perf_counter() - t2,
                     }
                 )
-            round_ += 1
-        _end_epoch(driver, losses)
-        losses = []
-        if stopping is not None and stopping.epoch_done(driver):
+        record.end_epoch()
+        if stopping is not None and stopping.stop(replicas[0].validate().result()):
             break
     if stopping is not None:
-        stopping.restore(driver)
-    _finish(driver, estimator)
+        replicas[0].restore_best().result()
+    # The result: the first replica (its weights are the merges', its Adam
+    # moments its own), with the record of every replica's training.
+    final = pickle.loads(replicas[0].state().result())
+    record.set_on(final, stopping)
+    _finish(final, estimator, estimator.random_state)
     return estimator
 
 
@@ -245,75 +253,75 @@ def _wait(futures):
     return [f.result() for f in futures]
 
 
-def _record(clf):
-    """``(n_samples, mean loss)`` of a replica's one partial_fit so far."""
-    trainer = _network(clf).trainer
-    return trainer.t, trainer.loss
+class _Record:
+    """The training record of a ``train`` call: samples, epochs, losses."""
+
+    def __init__(self, fitted):
+        trainer = _network(fitted).trainer if fitted is not None else None
+        self.t = 0 if trainer is None else trainer.t
+        self.n_iter = 0 if trainer is None else trainer.n_iter
+        self.loss_curve = [] if trainer is None else list(trainer.loss_curve)
+        self.n = self.loss_sum = 0
+
+    def add(self, n, loss):
+        self.n += n
+        self.loss_sum += n * loss
+
+    def end_epoch(self):
+        self.t += self.n
+        self.n_iter += 1
+        self.loss_curve.append(self.loss_sum / max(self.n, 1))
+        self.n = self.loss_sum = 0
+
+    def set_on(self, clf, stopping):
+        trainer = _network(clf).trainer
+        trainer.t, trainer.n_iter = self.t, self.n_iter
+        trainer.loss_curve = self.loss_curve
+        trainer.loss = self.loss_curve[-1] if self.loss_curve else None
+        if stopping is not None:
+            trainer.validation_scores = stopping.scores
+            trainer.best_validation_score = max(stopping.scores)
 
 
 class _EarlyStopping:
-    """Scores the driver's model after each epoch and keeps the best one."""
+    """Stops when the validation score has not improved by the estimator's
+    ``tol`` for ``n_iter_no_change`` epochs."""
 
-    def __init__(self, estimator, X_val, y_val):
-        if X_val is None or y_val is None:
-            raise ValueError("X_val and y_val must be passed together.")
-        self.X, self.y = X_val, y_val
+    def __init__(self, estimator):
         self.patience, self.tol = estimator.n_iter_no_change, estimator.tol
-        self.best = self.best_state = None
         self.scores, self.waited = [], 0
 
-    def _score(self, clf):
-        if clf.target_type_ != "multilabel-indicator":
-            return float(np.mean(clf.predict(self.X) == np.asarray(self.y)))
-        from sparseclf.metrics import precision_at_k
-
-        top, _ = clf.predict_topk(self.X, k=1)
-        y = self.y
-        if sp.issparse(y) or (isinstance(y, np.ndarray) and y.ndim == 2):
-            top = np.searchsorted(clf.classes_, top)  # indicator columns
-        return precision_at_k(y, top, k=1)
-
-    def epoch_done(self, driver):
-        """Record the epoch's score; True when training should stop."""
-        _attributes(driver)
-        score = self._score(driver)
-        self.scores.append(score)
-        if self.best is not None and score <= self.best + self.tol:
+    def stop(self, score):
+        if self.scores and score <= max(self.scores) + self.tol:
             self.waited += 1
         else:
             self.waited = 0
-        if self.best is None or score > self.best:
-            self.best = score
-            self.best_state = _network(driver).network.snapshot()
+        self.scores.append(score)
         return self.waited > self.patience
 
-    def restore(self, driver):
-        trainer = _network(driver).trainer
-        trainer.validation_scores = self.scores
-        trainer.best_validation_score = self.best
-        _network(driver).network.restore(self.best_state)
+
+def _share(merged, busy, i):
+    """What replica ``i`` takes of the merge of the ``busy`` replicas'
+    updates: nothing if it alone trained (it has it all already), else the
+    merge without what only it changed."""
+    if i not in busy:
+        return merged, False
+    if len(busy) == 1:
+        return None, True
+    return merged.without(busy.index(i)), False
 
 
-def _end_epoch(driver, losses):
-    trainer = _network(driver).trainer
-    n = sum(n for n, _ in losses)
-    trainer.loss = sum(n_i * loss for n_i, loss in losses) / max(n, 1)
-    trainer.loss_curve.append(trainer.loss)
-    trainer.n_iter += 1
-
-
-def _finish(driver, estimator):
-    """Make the driver's replica whole and hand its state to ``estimator``."""
-    model = _network(driver)
+def _finish(final, estimator, random_state):
+    """Make the final replica whole and hand its state to ``estimator``."""
+    model = _network(final)
     network, sampler = model.network, model.sampler
-    n_threads = 1
-    sampler.rebuild(network.weights[-1], n_threads)
+    sampler.rebuild(network.weights[-1], 1)
     if getattr(sampler, "hub_mean", None) is not None:
         sampler.pick_hubs(network.weights[-1], network.biases[-1])
-    _attributes(driver)
+    _attributes(final)
     n_jobs = estimator.n_jobs
-    estimator.__dict__.update(driver.__dict__)
-    estimator.set_params(n_jobs=n_jobs)
+    estimator.__dict__.update(final.__dict__)
+    estimator.set_params(n_jobs=n_jobs, random_state=random_state)
 
 
 def _attributes(driver):
@@ -341,8 +349,7 @@ def _shards(client, estimator, X, y, classes):
     if isinstance(X, db.Bag):
         if y is not None or not isinstance(estimator, TextClassifier):
             raise ValueError(
-                "A bag holds (text, labels) records for a TextClassifier, with "
-                "y=None."
+                "A bag holds (text, labels) records for a TextClassifier, with y=None."
             )
         X = client.persist(X)
         parts = _block_futures(X)
@@ -465,13 +472,15 @@ class _Replica:
         self.seed = seed
         self.clf = pickle.loads(payload)
         self.clf.set_params(n_jobs=get_worker().state.nthreads)
-        self.base = Base(self.clf) if self.clf.__sklearn_is_fitted__() else None
-        self._decorrelate()
+        self.base = None
+        if self.clf.__sklearn_is_fitted__():
+            self.base = Base(self.clf)
+            self._decorrelate()
 
     def _decorrelate(self):
         # The first replica keeps the estimator's own random stream (one worker
         # trains as a plain partial_fit loop); the others draw from their own.
-        if self.index > 0 and self.clf.__sklearn_is_fitted__():
+        if self.index > 0:
             _network(self.clf).trainer.rng = np.random.RandomState(self.seed)
 
     def start_epoch(self, epoch, rows, shuffle):
@@ -489,27 +498,44 @@ class _Replica:
         self.clf.partial_fit(X, y, classes=self.classes)
         loss = _network(self.clf).trainer.loss
         if self.base is None:  # the round that started the model
-            self.base = Base(self.clf)
-            return None, take.size, loss
+            self._decorrelate()
+            return first_update(self.clf), take.size, loss
         return self.base.update(self.clf), take.size, loss
+
+    def take(self, merged, sole):
+        """Set the replica to the merge (``sole``: the merge is this replica's
+        own update alone, which it has already)."""
+        if not sole:
+            apply(self.clf, merged, base=self.base, n_threads=self.clf.n_jobs)
+        self.base = Base(self.clf)
 
     def state(self):
         return pickle.dumps(self.clf)
 
-    def take_state(self, payload):
-        """Start from the first replica's model."""
-        n_jobs = self.clf.n_jobs
-        self.clf = pickle.loads(payload)
-        self.clf.set_params(n_jobs=n_jobs)
-        self.base = Base(self.clf)
-        self._decorrelate()
+    def set_validation(self, X, y):
+        self.X_val, self.y_val = X, y
+        self.best = self.best_state = None
 
-    def take(self, merged, sole):
-        """Set the replica to the merge (``sole``: it holds only this
-        replica's own changes, which it has already)."""
-        if not sole:
-            apply(self.clf, merged, base=self.base, n_threads=self.clf.n_jobs)
-        self.base = Base(self.clf)
+    def validate(self):
+        """The validation score (accuracy, or P@1 for multi-label targets);
+        the weights are kept when it is the best so far."""
+        clf = self.clf
+        if clf.target_type_ != "multilabel-indicator":
+            score = float(np.mean(clf.predict(self.X_val) == np.asarray(self.y_val)))
+        else:
+            from sparseclf.metrics import precision_at_k
+
+            top, _ = clf.predict_topk(self.X_val, k=1)
+            y = self.y_val
+            if sp.issparse(y) or (isinstance(y, np.ndarray) and y.ndim == 2):
+                top = np.searchsorted(clf.classes_, top)  # indicator columns
+            score = precision_at_k(y, top, k=1)
+        if self.best is None or score > self.best:
+            self.best, self.best_state = score, _network(clf).network.snapshot()
+        return score
+
+    def restore_best(self):
+        _network(self.clf).network.restore(self.best_state)
 
 
 def _take(y, rows):

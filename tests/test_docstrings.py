@@ -12,14 +12,18 @@ import sparseclf
 import sparseclf.datasets
 import sparseclf.metrics
 
-try:  # the optional extra "onnx" (which the test extra installs)
-    import skl2onnx  # noqa: F401
-except ImportError:
-    OPTIONAL = ()
-else:
-    import sparseclf.onnx
-
-    OPTIONAL = (sparseclf.onnx,)
+# The optional extras' modules, where their extra is installed (the test extra
+# installs them all).
+OPTIONAL = {}
+for module, needs in (
+    ("sparseclf.onnx", "skl2onnx"),
+    ("sparseclf.dask", "distributed"),
+):
+    try:
+        importlib.import_module(needs)
+    except ImportError:
+        continue
+    OPTIONAL[module] = importlib.import_module(module)
 
 # Every module of the installed package but the kernels (compiled) and the
 # ``python -m`` entry point. Doctests of the *installed* modules: pytest's
@@ -31,7 +35,7 @@ MODULES = sorted(
 )
 PUBLIC = [
     getattr(module, name)
-    for module in (sparseclf, sparseclf.datasets, sparseclf.metrics, *OPTIONAL)
+    for module in (sparseclf, sparseclf.datasets, sparseclf.metrics, *OPTIONAL.values())
     for name in module.__all__
     if name != "__version__"
 ]
@@ -39,8 +43,8 @@ PUBLIC = [
 
 @pytest.mark.parametrize("name", MODULES)
 def test_docstring_examples(name):
-    if name == "sparseclf.onnx" and not OPTIONAL:
-        pytest.skip('sparseclf.onnx needs the "onnx" extra')
+    if name in ("sparseclf.onnx", "sparseclf.dask") and name not in OPTIONAL:
+        pytest.skip(f"{name} needs its extra ({name.split('.')[1]})")
     result = doctest.testmod(
         importlib.import_module(name), optionflags=doctest.ELLIPSIS
     )

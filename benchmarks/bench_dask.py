@@ -1,0 +1,203 @@
+# Authors: The sparseclf developers
+# SPDX-License-Identifier: BSD-3-Clause
+"""Data-parallel training on Dask against one process, on the same 2 cores.
+
+``sparseclf.dask.train`` on ``LocalCluster(n_workers=2, threads_per_worker=1)``
+(worker processes) against one process training with ``n_jobs=2``: the same
+data, the same model, the same epochs. The single process trains with one
+``partial_fit`` call per epoch over all its data (shuffled); the cluster holds
+the data as a dask array of 4 blocks, persisted before the clock starts.
+
+Per configuration the table gives samples/s (training samples times epochs over
+the wall time of training), P@1 on held-out samples (accuracy for text), and
+for the cluster the merges ("syncs"), the bytes each sync moves (the replicas'
+updates to the driver, and the merge back to each replica) and where a sync's
+time goes (training on the workers, merging on the driver, the replicas taking
+the merge). From those, a projection to 8 and 64 machines: each machine trains
+its share at the measured per-worker rate, and a sync costs the measured merge
+time scaled by the number of updates plus the bytes over a 10 Gbit/s link.
+
+Configurations (``--config``, default all): ``xmc-1k``, ``xmc-10k``,
+``xmc-100k`` (``make_extreme_classification``, 100,000 features, 60,000
+training and 5,000 test samples, 2 epochs), ``trec`` (TextClassifier on TREC's
+5,452 training questions from ``../shared/data``, 6 epochs; skipped where
+absent).
+
+    python benchmarks/bench_dask.py [--config xmc-100k] [--sync-every 32]
+"""
+
+import argparse
+import datetime
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+LINK = 10e9 / 8  # bytes/s of the projected network
+CONFIGS = {
+    "xmc-1k": dict(n_labels=1_000, epochs=2),
+    "xmc-10k": dict(n_labels=10_000, epochs=2),
+    "xmc-100k": dict(n_labels=100_000, epochs=2),
+    "trec": dict(epochs=6),
+}
+
+
+def xmc_data(n_labels):
+    from sparseclf.datasets import make_extreme_classification
+
+    X, Y = make_extreme_classification(
+        65_000, n_labels, 100_000, nnz_per_sample=50, random_state=0
+    )
+    return X[:60_000], Y[:60_000], X[60_000:], Y[60_000:]
+
+
+def trec_data():
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_text import read_trec
+
+    X, y, X_test, y_test = read_trec(DATA)
+    return np.asarray(X, dtype=object), np.asarray(y), X_test, np.asarray(y_test)
+
+
+def score(clf, X_test, y_test):
+    if y_test.ndim == 1:
+        return float(np.mean(clf.predict(X_test) == y_test))
+    top, _ = clf.predict_topk(X_test, k=1)
+    return float(np.asarray(y_test[np.arange(top.shape[0]), top[:, 0]]).mean())
+
+
+def model(config):
+    from sparseclf import SparseMLPClassifier, TextClassifier
+
+    if config == "trec":
+        return TextClassifier(random_state=0, max_iter=1)
+    return SparseMLPClassifier(random_state=0)
+
+
+def single(config, X, y, X_test, y_test, epochs):
+    clf = model(config).set_params(n_jobs=2)
+    classes = np.unique(y) if y.ndim == 1 else None
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        clf.partial_fit(X, y, classes=classes)
+    seconds = time.perf_counter() - t0
+    return X.shape[0] * epochs / seconds, score(clf, X_test, y_test)
+
+
+def cluster(config, X, y, X_test, y_test, epochs, sync_every):
+    import dask.array as da
+    from distributed import Client, LocalCluster, wait
+
+    from sparseclf.dask import train
+
+    n_blocks = 4
+    rows = -(-X.shape[0] // n_blocks)
+    log = []
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as local,
+        Client(local) as client,
+    ):
+        chunks_X = (rows,) if X.ndim == 1 else (rows, X.shape[1])
+        Xd = da.from_array(X, chunks=chunks_X, asarray=False)
+        yd = da.from_array(y, chunks=(rows,) + y.shape[1:], asarray=False)
+        Xd, yd = client.persist([Xd, yd])
+        wait([Xd, yd])
+        classes = np.unique(y) if y.ndim == 1 else None
+        t0 = time.perf_counter()
+        clf = train(
+            model(config),
+            Xd,
+            yd,
+            classes=classes,
+            epochs=epochs,
+            sync_every=sync_every,
+            random_state=0,
+            callback=log.append,
+        )
+        seconds = time.perf_counter() - t0
+    return X.shape[0] * epochs / seconds, score(clf, X_test, y_test), log, seconds
+
+
+def projection(log, rate_per_worker, n_machines):
+    """Speed-up over one machine of ``n_machines`` from the measured syncs."""
+    syncs = [e for e in log if e["n_samples"] > 0]
+    rows = np.mean([e["n_samples"] for e in syncs]) / 2  # per worker per sync
+    merge_per_update = np.mean([e["merge_seconds"] for e in syncs]) / 2
+    update = np.mean([e["bytes_gathered"] for e in syncs]) / 2
+    sent = np.mean([e["bytes_sent"] for e in syncs])
+    compute = rows / rate_per_worker
+    # The driver receives n updates and sends the merge to n replicas; the
+    # merge may grow with n (more distinct rows): bounded by n times one update.
+    comm = n_machines * (update + min(sent, n_machines * update)) / LINK
+    sync = compute + n_machines * merge_per_update + comm
+    return n_machines * compute / sync
+
+
+def run(config, sync_every):
+    print(f"\n## {config} (sync_every={sync_every})", flush=True)
+    if config == "trec":
+        try:
+            X, y, X_test, y_test = trec_data()
+        except OSError as exc:
+            print(f"skipped: {exc}")
+            return
+    else:
+        X, y, X_test, y_test = xmc_data(CONFIGS[config]["n_labels"])
+    epochs = CONFIGS[config]["epochs"]
+    rate1, p1_single = single(config, X, y, X_test, y_test, epochs)
+    rate2, p1_dask, log, seconds = cluster(
+        config, X, y, X_test, y_test, epochs, sync_every
+    )
+    metric = "accuracy" if config == "trec" else "P@1"
+    print(f"| training | samples/s | {metric} |")
+    print("|---|--:|--:|")
+    print(f"| one process, n_jobs=2 | {rate1:,.0f} | {p1_single:.4f} |")
+    print(f"| 2 workers x 1 thread | {rate2:,.0f} | {p1_dask:.4f} |")
+    print(
+        f"\nratios, 2 workers / one process: samples/s {rate2 / rate1:.2f} (target "
+        f">= 0.8), {metric} {p1_dask / p1_single:.3f} (target >= 0.97)"
+    )
+    syncs = [e for e in log if e["n_samples"] > 0]
+    gathered = np.mean([e["bytes_gathered"] for e in syncs])
+    sent = np.mean([e["bytes_sent"] for e in syncs])
+    parts = {k: sum(e[k] for e in syncs) for k in ("train_seconds", "merge_seconds")}
+    parts["send_seconds"] = sum(e["send_seconds"] for e in syncs)
+    print(
+        f"{len(syncs)} syncs of {np.mean([e['n_samples'] for e in syncs]):,.0f} "
+        f"samples; per sync {gathered / 2**20:.2f} MiB gathered (both updates), "
+        f"{sent / 2**20:.2f} MiB sent to each replica. Wall {seconds:.1f} s: "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+    )
+    per_worker = sum(e["n_samples"] for e in syncs) / parts["train_seconds"] / 2
+    print(
+        "projected speed-up over one machine (10 Gbit/s, measured merge time): "
+        + ", ".join(
+            f"{n} machines {projection(log, per_worker, n):.1f}x" for n in (8, 64)
+        )
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", action="append", choices=sorted(CONFIGS))
+    parser.add_argument("--sync-every", type=int, default=32)
+    args = parser.parse_args()
+    import sparseclf
+
+    print(
+        f"sparseclf {sparseclf.__version__}, {datetime.date.today()}, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+    )
+    warnings.simplefilter("ignore")  # ConvergenceWarning of one-epoch calls
+    for config in args.config or list(CONFIGS):
+        run(config, args.sync_every)
+
+
+if __name__ == "__main__":
+    main()
