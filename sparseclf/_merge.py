@@ -217,22 +217,20 @@ def merge(updates, combine="sum"):
 
 def _merge_rows(parts, mean):
     """Merge ``(keys, values, _)`` parts by key: sums (or means) of each key's
-    values. Sorting groups the keys; the sum of one value is that value."""
-    sizes = [keys.size for keys, _, _ in parts]
-    keys = np.concatenate([keys for keys, _, _ in parts])
-    values = np.concatenate([values for _, values, _ in parts])
-    order = np.argsort(keys, kind="stable")
-    keys, values = keys[order], values[order]
-    source = np.repeat(np.arange(len(parts), dtype=np.int32), sizes)[order]
-    if keys.size == 0:
-        return keys, values, source
-    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-    counts = np.diff(np.r_[starts, keys.size])
-    merged = np.add.reduceat(values, starts, axis=0)
+    values. A part holds each key once; the sum of one value is that value."""
+    unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
+    values = parts[0][1]
+    total = np.zeros((unique.size, *values.shape[1:]), dtype=values.dtype)
+    counts = np.zeros(unique.size, dtype=np.int32)
+    owner = np.full(unique.size, -1, dtype=np.int32)
+    for i, (keys, values, _) in enumerate(parts):
+        at = np.searchsorted(unique, keys)
+        total[at] += values
+        counts[at] += 1
+        owner[at] = np.where(counts[at] == 1, i, -1)
     if mean:
-        merged /= counts.reshape((-1,) + (1,) * (values.ndim - 1)).astype(merged.dtype)
-    owner = np.where(counts == 1, source[starts], -1).astype(np.int32)
-    return keys[starts], merged, owner
+        total /= counts.reshape((-1,) + (1,) * (total.ndim - 1)).astype(total.dtype)
+    return unique, total, owner
 
 
 def _merge_whole(group, mean):
