@@ -23,7 +23,8 @@ training and 5,000 test samples, 2 epochs), ``trec`` (TextClassifier on TREC's
 5,452 training questions from ``../shared/data``, 6 epochs; skipped where
 absent).
 
-    python benchmarks/bench_dask.py [--config xmc-100k] [--sync-every 32]
+    python benchmarks/bench_dask.py [--config xmc-100k] [--sync-every 8]
+        [--combine sum]
 """
 
 import argparse
@@ -88,7 +89,7 @@ def single(config, X, y, X_test, y_test, epochs):
     return X.shape[0] * epochs / seconds, score(clf, X_test, y_test)
 
 
-def cluster(config, X, y, X_test, y_test, epochs, sync_every):
+def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
     import dask.array as da
     from distributed import Client, LocalCluster, wait
 
@@ -117,6 +118,7 @@ def cluster(config, X, y, X_test, y_test, epochs, sync_every):
             classes=classes,
             epochs=epochs,
             sync_every=sync_every,
+            combine=combine,
             random_state=0,
             callback=log.append,
         )
@@ -139,8 +141,8 @@ def projection(log, rate_per_worker, n_machines):
     return n_machines * compute / sync
 
 
-def run(config, sync_every):
-    print(f"\n## {config} (sync_every={sync_every})", flush=True)
+def run(config, sync_every, combine):
+    print(f"\n## {config} (sync_every={sync_every}, combine={combine})", flush=True)
     if config == "trec":
         try:
             X, y, X_test, y_test = trec_data()
@@ -152,7 +154,7 @@ def run(config, sync_every):
     epochs = CONFIGS[config]["epochs"]
     rate1, p1_single = single(config, X, y, X_test, y_test, epochs)
     rate2, p1_dask, log, seconds = cluster(
-        config, X, y, X_test, y_test, epochs, sync_every
+        config, X, y, X_test, y_test, epochs, sync_every, combine
     )
     metric = "accuracy" if config == "trec" else "P@1"
     print(f"| training | samples/s | {metric} |")
@@ -186,7 +188,8 @@ def run(config, sync_every):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--config", action="append", choices=sorted(CONFIGS))
-    parser.add_argument("--sync-every", type=int, default=32)
+    parser.add_argument("--sync-every", type=int, default=8)
+    parser.add_argument("--combine", choices=("sum", "mean"), default="sum")
     args = parser.parse_args()
     import sparseclf
 
@@ -196,7 +199,7 @@ def main():
     )
     warnings.simplefilter("ignore")  # ConvergenceWarning of one-epoch calls
     for config in args.config or list(CONFIGS):
-        run(config, args.sync_every)
+        run(config, args.sync_every, args.combine)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,7 @@ def train(
     classes=None,
     client=None,
     epochs=1,
-    sync_every=32,
+    sync_every=8,
     combine="sum",
     shuffle=True,
     random_state=None,
@@ -101,9 +101,11 @@ def train(
         The cluster; None takes the current default client.
     epochs : int, default=1
         Passes over the data.
-    sync_every : int, default=32
+    sync_every : int, default=8
         Batches each replica trains between merges. Fewer merges cost less
-        communication; more keep the replicas closer together.
+        communication; more keep the replicas closer together (with
+        ``combine="sum"``, replicas that train many batches apart can
+        overshoot: see ``benchmarks/README.md``).
     combine : {"sum", "mean"}, default="sum"
         How the changes of a weight trained by several replicas combine.
         "sum" applies them all, as if the replicas' steps had been taken one
