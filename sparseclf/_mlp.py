@@ -10,7 +10,11 @@ import scipy.sparse as sp
 from scipy.special import log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
 from sparseclf import _scoring
 from sparseclf._parallel import effective_n_threads
@@ -339,6 +343,11 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             The updated classifier.
         """
         first = not self.__sklearn_is_fitted__()
+        if y is None:
+            raise ValueError("partial_fit needs targets y, got None.")
+        # Before asking for classes: y may not be targets at all (dask-ml's
+        # Incremental passes the key of a 2-D y's block it could not find).
+        check_consistent_length(X, y)
         if first and classes is None and not is_indicator(y):
             raise ValueError(
                 "classes must be passed on the first call to partial_fit "

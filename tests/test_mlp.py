@@ -431,6 +431,15 @@ def test_early_stopping_keeps_best():
     assert clf.best_loss_ is None
 
 
+def test_partial_fit_without_targets_says_so():
+    X = np.eye(3, dtype=np.float32)
+    with pytest.raises(ValueError, match="partial_fit needs targets y, got None"):
+        SparseMLPClassifier().partial_fit(X, None)
+    # What dask-ml's Incremental passes for a 2-D y: a block's key, not targets.
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        SparseMLPClassifier().partial_fit(X, ("array-1b79", 0))
+
+
 def test_early_stopping_on_given_validation_set():
     X, y = make_classification(1000, 20, n_classes=3, n_informative=8, random_state=0)
     X_val, y_val = X[800:], y[800:]
