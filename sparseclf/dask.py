@@ -128,9 +128,10 @@ def train(
     callback : callable, default=None
         Called after every merge with a dict: ``epoch``, ``round``,
         ``n_samples`` (trained in the round), ``loss`` (their mean),
-        ``bytes_gathered`` (the replicas' updates), ``bytes_sent`` (the
-        merge, to each replica), and the wall times of the round's parts:
-        ``train_seconds`` (the replicas training and reporting their updates),
+        ``bytes_gathered`` (the replicas' updates), ``bytes_sent`` (what
+        each replica gets of the merge, on average), and the wall times of
+        the round's parts: ``train_seconds`` (the replicas training and
+        reporting their updates),
         ``merge_seconds`` (on the driver) and ``send_seconds`` (the replicas
         taking the merge).
 
@@ -213,12 +214,8 @@ def train(
             updates = [u for u, _, _ in results]
             merged = merge(updates, combine)
             t2 = time.perf_counter()
-            _wait(
-                [
-                    replica.take(*_share(merged, busy, i))
-                    for i, replica in enumerate(replicas)
-                ]
-            )
+            shares = [_share(merged, busy, i) for i in range(len(replicas))]
+            _wait([r.take(*share) for r, share in zip(replicas, shares)])
             n = sum(n for _, n, _ in results)
             loss = sum(n * loss for _, n, loss in results) / n
             record.add(n, loss)
@@ -230,7 +227,9 @@ def train(
                         "n_samples": n,
                         "loss": loss,
                         "bytes_gathered": sum(u.nbytes for u in updates),
-                        "bytes_sent": merged.nbytes,
+                        "bytes_sent": np.mean(
+                            [0 if m is None else m.nbytes for m, _ in shares]
+                        ),
                         "train_seconds": t1 - t0,
                         "merge_seconds": t2 - t1,
                         "send_seconds": time.perf_counter() - t2,
