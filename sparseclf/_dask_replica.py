@@ -155,7 +155,7 @@ class Replica:
         self.seed = seed
         self.clf = pickle.loads(payload)
         self.clf.set_params(n_jobs=get_worker().state.nthreads)
-        self.base = None
+        self.base = self.own = None
         if self.clf.__sklearn_is_fitted__():
             self.base = Base(self.clf)
             self._decorrelate()
@@ -183,14 +183,20 @@ class Replica:
         if self.base is None:  # the round that started the model
             self._decorrelate()
             return first_update(self.clf), take.size, loss
-        return self.base.update(self.clf), take.size, loss
+        self.own = self.base.update(self.clf)
+        return self.own, take.size, loss
 
     def take(self, merged, sole):
         """Set the replica to the merge (``sole``: the merge is this replica's
         own update alone, which it has already)."""
         if not sole:
             apply(self.clf, merged, base=self.base, n_threads=self.clf.n_jobs)
-        self.base = Base(self.clf)
+        if self.base is None:
+            self.base = Base(self.clf)
+        else:  # its own rows and the merge's are all that changed
+            changes = [u for u in (self.own, merged) if u is not None]
+            self.base.refresh(self.clf, *changes)
+        self.own = None
 
     def state(self):
         return pickle.dumps(self.clf)

@@ -92,15 +92,41 @@ class Base:
     def __init__(self, clf):
         model = _network(clf)
         net = model.network
-        self.n_rows = net.n_rows
-        self.step = net.step
         self.w0 = net.weights[0][: net.n_rows].copy()
         self.weights = [w.copy() for w in net.weights[1:]]
+        self._counts(model)
+
+    def _counts(self, model):
+        net = model.network
+        self.n_rows = net.n_rows
+        self.step = net.step
         self.biases = [b.copy() for b in net.biases]
         counts = getattr(model.sampler, "label_counts", None)
         self.label_counts = None if counts is None else counts.copy()
         self.n_labels = model.targets.n_labels
         self.n_samples = model.targets.n_samples
+
+    def refresh(self, clf, *updates):
+        """Catch up with ``clf`` when ``updates`` (its own, and the merge it
+        took) hold every row that changed since: copies only those rows of
+        the wide layers instead of the whole model."""
+        model = _network(clf)
+        net = model.network
+        w = net.weights[0]
+        if net.n_rows > self.w0.shape[0]:
+            grown = np.empty(
+                (max(net.n_rows, 2 * self.w0.shape[0]), w.shape[1]), w.dtype
+            )
+            grown[: self.n_rows] = self.w0[: self.n_rows]
+            self.w0 = grown
+        features = [u.rows[n][0] for u in updates for n in ("input", "input_new")]
+        rows = net.rows[np.concatenate(features)]
+        self.w0[rows] = w[rows]
+        for k, w in enumerate(net.weights[1:-1]):
+            self.weights[k][...] = w
+        ids = np.concatenate([u.rows["output"][0] for u in updates])
+        self.weights[-1][ids] = net.weights[-1][ids]
+        self._counts(model)
 
     def update(self, clf):
         """The :class:`Update` of ``clf`` since this base."""
@@ -109,7 +135,9 @@ class Base:
         out = Update(steps=net.step - self.step)
         w = net.weights[0][: net.n_rows]
         changed = np.ones(net.n_rows, dtype=bool)
-        changed[: self.n_rows] = (w[: self.n_rows] != self.w0).any(axis=1)
+        changed[: self.n_rows] = (w[: self.n_rows] != self.w0[: self.n_rows]).any(
+            axis=1
+        )
         changed[0] = False  # the shared zero row of unseen features
         features = _features_of_rows(net.rows, changed)
         rows = net.rows[features]
