@@ -8,7 +8,7 @@ import sys
 
 from sparseclf._cli_apply import run_evaluate, run_export, run_predict
 from sparseclf._cli_data import CLIError, add_data_options
-from sparseclf._cli_fit import XMC_EPOCHS, run_fit
+from sparseclf._cli_fit import STREAM_RULE, XMC_EPOCHS, run_fit
 
 
 def _positive_int(text):
@@ -166,6 +166,35 @@ def _build_parser():
         type=_positive_int,
         default=10,
         help="epochs without improvement before stopping (default: %(default)s)",
+    )
+    streaming = fit.add_argument_group(
+        "files larger than memory",
+        "Stream the training file: read it in chunks, shuffle them in a buffer and "
+        "train with partial_fit, reading the file again each epoch; memory holds "
+        "the buffer, never the file. Chosen by --stream, or when the file is "
+        f"larger than {STREAM_RULE}.",
+    )
+    streaming.add_argument(
+        "--stream",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stream the training file (--no-stream: load it whole) (default: "
+        "by its size)",
+    )
+    streaming.add_argument(
+        "--chunk-size",
+        type=_positive_int,
+        default=10_000,
+        metavar="N",
+        help="streaming: samples read at a time and trained on per partial_fit "
+        "call (default: %(default)s)",
+    )
+    streaming.add_argument(
+        "--buffer-size",
+        type=_positive_int,
+        default=100_000,
+        metavar="N",
+        help="streaming: samples shuffled together (default: %(default)s)",
     )
     text = fit.add_argument_group("text features")
     text.add_argument(

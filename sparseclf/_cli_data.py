@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """Data files of the command line: format detection and reading."""
 
+import contextlib
 import csv
 import io
+import itertools
 import os
 import re
 import sys
@@ -11,8 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparseclf.datasets import load_fasttext, load_xmc
+from sparseclf.datasets import iter_fasttext, iter_xmc, load_fasttext, load_xmc
 from sparseclf.datasets._io import _open_text
+from sparseclf.datasets._xmc import _read_header
 
 FORMATS = ("xmc", "fasttext", "csv", "tsv")
 _EXTENSIONS = {
@@ -114,7 +117,7 @@ def read_data(path, fmt=None, *, labels=True, **options):
 
 
 def _read(path, fmt, labels, prefix, options, name):
-    try:
+    with _reading(name, fmt):
         if fmt == "xmc":
             X, Y = load_xmc(path)
             return Data("xmc", X, Y)
@@ -125,10 +128,54 @@ def _read(path, fmt, labels, prefix, options, name):
             return Data("text", texts, _label_array(tags) if labels else None)
         sep = options.get("sep") or ("," if fmt == "csv" else "\t")
         return _read_delimited(path, sep, labels, options, name)
+
+
+@contextlib.contextmanager
+def _reading(name, fmt):
+    """Turn the readers' errors into CLIErrors that name the file."""
+    try:
+        yield
     except UnicodeDecodeError as exc:
         raise CLIError(f"{name}: not UTF-8 text ({exc.reason})") from None
     except ValueError as exc:
         raise CLIError(f"{name}: {exc} (read as {fmt})") from None
+
+
+def iter_data(path, fmt, chunk_size, *, labels=True, **options):
+    """Yield the samples of the file ``path`` as Data of up to ``chunk_size``
+    samples each, reading one chunk at a time (a path: it is read again at
+    each call).
+
+    As :func:`read_data`, but the labels of fastText files stay label lists
+    (``y`` a list of lists) in every chunk, whether or not the file is
+    multi-label; a file of zero samples gives one chunk of zero samples.
+    ``fmt`` is one of FORMATS (see :func:`detect_format`).
+    """
+    with _reading(path, fmt):
+        if fmt == "xmc":
+            for X, Y in iter_xmc(path, chunk_size=chunk_size):
+                yield Data("xmc", X, Y)
+        elif fmt == "fasttext":
+            prefix = options.get("label_prefix", "__label__")
+            chunks = iter_fasttext(
+                path,
+                chunk_size=chunk_size,
+                label_prefix=prefix,
+                allow_unlabeled=not labels,
+            )
+            for texts, tags in chunks:
+                yield Data("text", texts, tags if labels else None)
+        else:
+            sep = options.get("sep") or ("," if fmt == "csv" else "\t")
+            chunks = _delimited_chunks(path, sep, labels, options, path, chunk_size)
+            for texts, y in chunks:
+                yield Data("text", texts, y)
+
+
+def xmc_header(path):
+    """``(n_samples, n_features, n_labels)`` of an XMC file's header line."""
+    with _reading(path, "xmc"), _open_text(path) as stream:
+        return _read_header(stream.readline())
 
 
 def _label_array(tags):
@@ -139,6 +186,14 @@ def _label_array(tags):
 
 
 def _read_delimited(path, sep, labels, options, name):
+    # One chunk: the whole file.
+    texts, y = next(_delimited_chunks(path, sep, labels, options, name, None))
+    return Data("text", texts, y)
+
+
+def _delimited_chunks(path, sep, labels, options, name, chunk_size):
+    """Yield ``(texts, y)`` of up to ``chunk_size`` (None: all) rows of a
+    CSV/TSV file; at least one chunk, if empty. ``y`` is None without labels."""
     header = options.get("header", True)
     # Tab-separated files (SST-2, the SMS Spam Collection) hold quote characters
     # as text; CSV files quote fields that contain the separator.
@@ -151,23 +206,28 @@ def _read_delimited(path, sep, labels, options, name):
                 raise CLIError(f"{name} is empty")
             names = first if header else [str(i) for i in range(len(first))]
             text_col, label_col = _columns(names, header, labels, options)
-            rows = [] if header else [first]
-            rows.extend(reader)
+            rows = reader if header else itertools.chain([first], reader)
+            texts, y, n_yielded = [], [], 0
+            for lineno, row in enumerate(rows, start=2 if header else 1):
+                if not row:
+                    continue
+                if len(row) != len(names):
+                    raise ValueError(
+                        f"line {lineno}: {len(row)} fields separated by {sep!r}, "
+                        f"expected {len(names)} (quoted fields spanning lines "
+                        "shift these numbers)"
+                    )
+                texts.append(row[text_col])
+                if label_col is not None:
+                    y.append(row[label_col])
+                if len(texts) == chunk_size:
+                    n_yielded += len(texts)
+                    yield texts, np.asarray(y, dtype=str) if labels else None
+                    texts, y = [], []
         except csv.Error as exc:
             raise ValueError(f"line {reader.line_num}: {exc}") from None
-    texts, y = [], []
-    for lineno, row in enumerate(rows, start=2 if header else 1):
-        if not row:
-            continue
-        if len(row) != len(names):
-            raise ValueError(
-                f"line {lineno}: {len(row)} fields separated by {sep!r}, expected "
-                f"{len(names)} (quoted fields spanning lines shift these numbers)"
-            )
-        texts.append(row[text_col])
-        if label_col is not None:
-            y.append(row[label_col])
-    return Data("text", texts, np.asarray(y, dtype=str) if labels else None)
+    if texts or not n_yielded:
+        yield texts, np.asarray(y, dtype=str) if labels else None
 
 
 def _columns(names, header, labels, options):

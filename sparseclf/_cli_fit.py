@@ -13,6 +13,15 @@ from sparseclf._cli_data import CLIError, data_options, match_columns, read_data
 # Most epochs of an XMC fit when --epochs is not given: SparseMLPClassifier's
 # max_iter=200 is meant for small data sets.
 XMC_EPOCHS = 10
+# fit streams files above the lesser of STREAM_BYTES and 1/16 of the memory
+# available: loading a file takes several times its size (a fastText file of
+# 1 GB peaked at 11 GB: texts as Python strings, their features, a shuffled
+# copy each epoch; an XMC file at 1.7 times its size; benchmarks/README.md).
+STREAM_BYTES = 2**30
+_MEMORY_SHARE = 16
+STREAM_RULE = "the lesser of 1 GiB and 1/16 of the memory available"
+# Compressed files count as this many times their size (text compresses 3-5x).
+_COMPRESSION = 4
 
 
 def run_fit(args):
@@ -22,17 +31,12 @@ def run_fit(args):
         raise CLIError(
             f"cannot write the model to {args.model}: no such folder, or not writable"
         )
-    t0 = time.perf_counter()
-    data = read_data(args.data, args.format, **data_options(args))
-    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
-    _say(args, f"read {n:,} samples in {time.perf_counter() - t0:.1f} s")
-    validation = _validation_data(args, data)
-    if data.kind == "text":
-        model = _text_model(args)
+    if _streams(args):
+        from sparseclf._cli_stream import fit_stream
+
+        model = fit_stream(args)
     else:
-        _check_text_options(args, "XMC features")
-        model = _xmc_model(args)
-    _train(args, model, data, validation)
+        model = _fit(args)
     t0 = time.perf_counter()
     save_model(model, args.model)
     size = os.path.getsize(args.model) / 2**20
@@ -43,26 +47,112 @@ def run_fit(args):
     return 0
 
 
-def _validation_data(args, data):
-    """``{"X_val": ..., "y_val": ...}`` of ``--validation FILE``, else {}."""
+def _fit(args):
+    """The model trained on the whole file, read into memory."""
+    t0 = time.perf_counter()
+    data = read_data(args.data, args.format, **data_options(args))
+    n = data.X.shape[0] if data.kind == "xmc" else len(data.X)
+    say(args, f"read {n:,} samples in {time.perf_counter() - t0:.1f} s")
+    if data.kind == "xmc":
+        columns, multilabel = (data.X.shape[1], data.y.shape[1]), True
+    else:
+        columns, multilabel = None, isinstance(data.y, list)
+    validation = validation_data(args, data.kind, columns, multilabel)
+    if data.kind == "text":
+        model = text_model(args)
+    else:
+        check_text_options(args, "XMC features")
+        model = xmc_model(args)
+    _train(args, model, data, validation)
+    return model
+
+
+def _streams(args):
+    """Whether to stream the training file (--stream, or by its size); says why."""
+    if args.stream is False or (args.data == "-" and args.stream is None):
+        return False
+    if args.data == "-":
+        raise CLIError(
+            "--stream reads the training file again each epoch: give a file, not "
+            "standard input"
+        )
+    if args.stream:
+        return True
+    size = os.path.getsize(args.data)  # FileNotFoundError: "no such file"
+    compressed = args.data.lower().endswith((".gz", ".bz2", ".xz"))
+    estimate = size * _COMPRESSION if compressed else size
+    limit, available = stream_threshold()
+    if estimate <= limit:
+        return False
+    size_text = _gib(estimate)
+    if compressed:
+        size_text += f" (an estimate: {_COMPRESSION} x {_gib(size)} compressed)"
+    rule = "1 GiB"
+    if available is not None:
+        rule = (
+            f"the lesser of 1 GiB and 1/{_MEMORY_SHARE} of the {_gib(available)} "
+            "available"
+        )
+    say(
+        args,
+        f"streaming {args.data}: {size_text} is above {_gib(limit)} ({rule}); "
+        "--no-stream loads it whole",
+    )
+    return True
+
+
+def stream_threshold():
+    """Bytes of data above which fit streams, and the memory available (or None)."""
+    available = _available_memory()
+    if available is None:
+        return STREAM_BYTES, None
+    return min(STREAM_BYTES, available // _MEMORY_SHARE), available
+
+
+def _available_memory():
+    """Bytes of memory available to new processes, or None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _gib(n_bytes):
+    return f"{n_bytes / 2**30:,.1f} GiB"
+
+
+def validation_data(args, kind, n_columns, multilabel):
+    """``{"X_val": ..., "y_val": ...}`` of ``--validation FILE``, else {}.
+
+    ``kind`` and ``multilabel`` describe the training data; ``n_columns`` is
+    ``(n_features, n_labels)`` of XMC training data.
+    """
     if args.validation is None:
         return {}
     val = read_data(args.validation, args.format, **data_options(args))
-    if val.kind != data.kind:
+    if val.kind != kind:
         kinds = {"text": "texts", "xmc": "XMC features"}
         raise CLIError(
             f"{args.validation} holds {kinds[val.kind]}, the training data "
-            f"{kinds[data.kind]}"
+            f"{kinds[kind]}"
         )
-    if data.kind == "xmc":
-        val.X = match_columns(val.X, data.X.shape[1], "features", args.validation)
-        val.y = match_columns(val.y, data.y.shape[1], "labels", args.validation)
-    elif isinstance(data.y, list) and not isinstance(val.y, list):
+    if kind == "xmc":
+        n_features, n_labels = n_columns
+        val.X = match_columns(val.X, n_features, "features", args.validation)
+        val.y = match_columns(val.y, n_labels, "labels", args.validation)
+    elif multilabel and not isinstance(val.y, list):
         val.y = [[label] for label in val.y]  # multi-label model, one label each
     return {"X_val": val.X, "y_val": val.y}
 
 
-def _check_text_options(args, kind):
+def check_text_options(args, kind):
     given = [
         f"--{name.replace('_', '-')}"
         for name in ("ngrams", "min_n", "max_n")
@@ -98,7 +188,7 @@ def _common_params(args):
     return params
 
 
-def _text_model(args):
+def text_model(args):
     from sparseclf import TextClassifier
 
     if args.analyzer == "word":
@@ -122,7 +212,7 @@ def _text_model(args):
     )
 
 
-def _xmc_model(args):
+def xmc_model(args):
     from sparseclf import SparseMLPClassifier
 
     epochs = XMC_EPOCHS if args.epochs is None else args.epochs
@@ -139,7 +229,7 @@ def _train(args, model, data, validation):
     if n_classes is None:
         labels = (lab for labels in y for lab in labels) if isinstance(y, list) else y
         n_classes = len(set(labels))
-    _say(args, f"training on {n:,} samples, {n_classes:,} classes")
+    say(args, f"training on {n:,} samples, {n_classes:,} classes")
     start = time.perf_counter()
     try:
         with warnings.catch_warnings():
@@ -193,10 +283,11 @@ class _Progress:
         self.close()
         self.done += 1
         eta = (now - self.start) / self.done * (info.n_epochs - self.done)
+        rate = info.n_samples / (now - self.epoch_start)
         print(
-            f"epoch {info.epoch:>3}/{info.n_epochs}  loss {info.loss:.4f}  "
-            f"{info.n_samples / (now - self.epoch_start):>9,.0f} samples/s  "
-            f"elapsed {_clock(now - self.start)}  ETA {_clock(eta)}",
+            epoch_line(info.epoch, info.n_epochs, info.loss, rate, now - self.start),
+            f"ETA {clock(eta)}",
+            sep="  ",
             flush=True,
         )
         self.epoch_start = now
@@ -224,11 +315,19 @@ class _Progress:
             self.bar = None
 
 
-def _clock(seconds):
+def epoch_line(epoch, n_epochs, loss, rate, elapsed):
+    """The start of the line printed after each epoch."""
+    return (
+        f"epoch {epoch:>3}/{n_epochs}  loss {loss:.4f}  {rate:>9,.0f} samples/s  "
+        f"elapsed {clock(elapsed)}"
+    )
+
+
+def clock(seconds):
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}:{seconds:02d}"
 
 
-def _say(args, line):
+def say(args, line):
     if not args.quiet:
         print(line, flush=True)

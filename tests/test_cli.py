@@ -513,3 +513,199 @@ def test_untrusted_model_file_is_one_error_line(tmp_path, capsys):
     status, out, err = _run(capsys, "predict", model, tmp_path / "t.ft")
     assert status == 1 and out == "" and err.count("\n") == 1
     assert "holds types sparseclf does not load" in err and "_double" in err
+
+
+# fit --stream: files larger than memory ----------------------------------------
+
+
+def _write_sorted_fasttext(path, n=240, seed=0):
+    """A fastText file sorted by label: a stream that needs its shuffle buffer."""
+    texts, y = _documents(n, seed)
+    rows = sorted(zip(y, texts))
+    path.write_text("".join(f"__label__{lab} {t}\n" for lab, t in rows))
+
+
+@pytest.fixture
+def partial_fit_calls(monkeypatch):
+    """The number of samples of each ``partial_fit`` call, by class; ``fit`` and
+    reading a training file whole fail the test (only the validation file,
+    valid.* or test.*, is read whole)."""
+    from sparseclf import _cli_data
+
+    calls = {"TextClassifier": [], "SparseMLPClassifier": [], "classes": []}
+
+    def recorder(cls):
+        original = cls.partial_fit
+
+        def partial_fit(self, X, y, classes=None):
+            n = X.shape[0] if hasattr(X, "shape") else len(X)
+            calls[cls.__name__].append(n)
+            if cls is TextClassifier and isinstance(y, np.ndarray):
+                calls["classes"].append(len(set(y.tolist())))
+            return original(self, X, y, classes=classes)
+
+        return partial_fit
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("fit was called")
+
+    def whole(reader):
+        def read(path, *args, **kwargs):
+            assert "train" not in str(path), "the training file was read whole"
+            return reader(path, *args, **kwargs)
+
+        return read
+
+    for cls in (TextClassifier, SparseMLPClassifier):
+        monkeypatch.setattr(cls, "partial_fit", recorder(cls))
+        monkeypatch.setattr(cls, "fit", refuse)
+    for name in ("load_fasttext", "load_xmc", "_read_delimited"):
+        monkeypatch.setattr(_cli_data, name, whole(getattr(_cli_data, name)))
+    return calls
+
+
+def test_fit_stream_fasttext_sorted_by_label(tmp_path, capsys, partial_fit_calls):
+    _write_sorted_fasttext(tmp_path / "train.ft")
+    _write_fasttext(tmp_path / "test.ft", n=60, seed=1)
+    model = tmp_path / "m.joblib"
+    argv = ["fit", tmp_path / "train.ft", "-o", model, "--epochs", 6, *SMALL]
+    argv += ["--stream", "--chunk-size", 32, "--buffer-size", 96]
+    status, out, err = _run(capsys, *argv)
+    assert status == 0, err
+    assert "scanned 240 samples, 3 classes" in out and "epoch   6/6" in out
+    assert "chunks of 32 from a shuffle buffer of 96" in out
+    # Every step saw at most a chunk; all of the file, every epoch.
+    calls = partial_fit_calls["TextClassifier"]
+    assert max(calls) <= 32 and sum(calls) == 6 * 240
+    # The shuffle buffer mixes the sorted file: the first step sees 2 classes
+    # (the buffer's first 96 rows hold 80 of one, 16 of the next).
+    assert partial_fit_calls["classes"][0] == 2
+    clf = joblib.load(model)
+    assert clf.classes_.tolist() == ["food", "sport", "tech"]
+    assert clf.get_params()["callback"] is None
+    status, out, _ = _run(capsys, "evaluate", model, tmp_path / "test.ft")
+    assert float(out.split("accuracy ")[1].split()[0]) >= 0.9
+
+
+def test_fit_stream_xmc_with_validation_keeps_the_best_epoch(
+    xmc_files, tmp_path, capsys, partial_fit_calls
+):
+    train, test, Y_test = xmc_files
+    model = tmp_path / "xmc.joblib"
+    argv = ["fit", train, "-o", model, "--epochs", 6, "--lr", "0.01"]
+    argv += ["--batch-size", 32, "--hidden", "32", "--random-state", "0"]
+    argv += ["--stream", "--chunk-size", 100, "--validation", test, "--patience", 2]
+    status, out, err = _run(capsys, *argv)
+    assert status == 0, err
+    assert "streaming 400 samples (the header's count), 40 labels" in out
+    calls = partial_fit_calls["SparseMLPClassifier"]
+    assert max(calls) <= 100 and sum(calls) % 400 == 0 and calls
+    scores = [
+        float(line.split("validation ")[1])
+        for line in out.splitlines()
+        if line.startswith("epoch")
+    ]
+    best = float(out.split("best validation score (accuracy, or P@1) ")[1].split()[0])
+    assert best == max(scores)
+    status, out, _ = _run(capsys, "evaluate", model, test)
+    fields = out.split()
+    p1 = float(fields[fields.index("P@1") + 1])
+    assert p1 == pytest.approx(best, abs=1e-4)  # the kept epoch's model
+    assert p1 > Y_test.mean(axis=0).max() + 0.08  # beats the best constant
+
+
+def test_fit_stream_csv_and_multilabel(tmp_path, capsys, partial_fit_calls):
+    for name, seed in (("train.csv.gz", 0), ("test.csv.gz", 1)):
+        texts, y = _documents(90, seed)
+        rows = [f'{lab},"{t}, more"\n' for t, lab in zip(texts, y)]
+        _write_text(tmp_path / name, "label,text\n" + "".join(rows))
+    argv = ["fit", tmp_path / "train.csv.gz", "-o", tmp_path / "m.joblib", "-q"]
+    status, out, err = _run(capsys, *argv, "--epochs", 5, *SMALL, "--stream")
+    assert status == 0, err
+    assert out.startswith("trained in")  # -q: no progress lines
+    test = tmp_path / "test.csv.gz"
+    status, out, _ = _run(capsys, "evaluate", tmp_path / "m.joblib", test)
+    assert float(out.split("accuracy ")[1].split()[0]) >= 0.9
+
+    lines = [
+        f"__label__{lab} " + (f"__label__{lab}-x " if i % 2 else "") + f"{t}\n"
+        for i, (t, lab) in enumerate(zip(texts, y))
+    ]
+    (tmp_path / "ml_train.ft").write_text("".join(lines))
+    (tmp_path / "ml_test.ft").write_text("".join(lines))
+    argv = ["fit", tmp_path / "ml_train.ft", "-o", tmp_path / "ml.joblib", *SMALL]
+    status, out, err = _run(capsys, *argv, "--stream", "--chunk-size", 20)
+    assert status == 0, err
+    assert "scanned 90 samples, 6 classes" in out
+    assert len(joblib.load(tmp_path / "ml.joblib").classes_) == 6
+    test = tmp_path / "ml_test.ft"
+    status, out, _ = _run(capsys, "evaluate", tmp_path / "ml.joblib", test)
+    fields = out.split()
+    assert float(fields[fields.index("P@1") + 1]) >= 0.9
+
+
+def _write_text(path, text):
+    import gzip
+
+    path.write_bytes(gzip.compress(text.encode()))
+
+
+def test_fit_streams_large_files_by_itself(tmp_path, capsys, monkeypatch):
+    _write_fasttext(tmp_path / "train.ft")
+    argv = ["fit", tmp_path / "train.ft", "-o", tmp_path / "m.joblib", "--epochs", 2]
+    status, out, _ = _run(capsys, *argv, *SMALL)
+    assert status == 0 and "streaming" not in out and "read 60 samples" in out
+    size = (tmp_path / "train.ft").stat().st_size
+    monkeypatch.setattr(_cli_fit, "STREAM_BYTES", size - 1)
+    status, out, _ = _run(capsys, *argv, *SMALL)
+    assert status == 0
+    assert f"streaming {tmp_path / 'train.ft'}: " in out and "--no-stream" in out
+    assert "scanned 60 samples" in out and "read 60 samples" not in out
+    status, out, _ = _run(capsys, *argv, *SMALL, "--no-stream")
+    assert status == 0 and "streaming" not in out and "read 60 samples" in out
+    # Compressed files count as 4 times their size.
+    _write_text(tmp_path / "train.ft.gz", (tmp_path / "train.ft").read_text())
+    gz_size = (tmp_path / "train.ft.gz").stat().st_size
+    monkeypatch.setattr(_cli_fit, "STREAM_BYTES", 4 * gz_size - 1)
+    argv[1] = tmp_path / "train.ft.gz"
+    status, out, _ = _run(capsys, *argv, *SMALL)
+    assert status == 0 and "(an estimate: 4 x" in out
+    limit, available = _cli_fit.stream_threshold()
+    if available is not None:  # Linux: MemAvailable
+        assert limit == min(4 * gz_size - 1, available // 16)
+
+
+@pytest.mark.parametrize(
+    "content, extra, message",
+    [
+        ("__label__a x\n" * 5 + "no label\n", [], "line 6: no label"),
+        ("4 5 3\n0 1:1\n0 1:1\n1 2:1\n1 9:1\n", [], "line 5: feature id 9"),
+        ("__label__a x\n__label__b y\n", ["--validation-fraction", 0.2], "--valid"),
+        ("__label__a x\n", [], "holds one class"),
+        ("", [], "is empty"),
+        ("0 5 3\n", [], "holds no samples"),
+    ],
+)
+def test_fit_stream_errors_are_one_line(tmp_path, capsys, content, extra, message):
+    (tmp_path / "data.txt").write_text(content)
+    argv = ["fit", tmp_path / "data.txt", "-o", tmp_path / "m.joblib", "--stream"]
+    status, out, err = _run(capsys, *argv, "--chunk-size", 2, *extra)
+    assert status == 1 and err.count("\n") == 1 and err.startswith("error: ")
+    assert message in err
+    assert not (tmp_path / "m.joblib").exists()
+
+
+def test_fit_stream_refuses_standard_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("__label__a x\n__label__b y\n"))
+    status, _, err = _run(capsys, "fit", "-", "-o", tmp_path / "m.joblib", "--stream")
+    assert status == 1 and "give a file, not standard input" in err
+
+
+def test_fit_stream_progress_bar_on_a_terminal(tmp_path, capsys, monkeypatch):
+    _write_fasttext(tmp_path / "train.ft")
+    argv = ["fit", tmp_path / "train.ft", "-o", tmp_path / "m.joblib", "--epochs", 2]
+    monkeypatch.setattr(_cli_fit, "_on_terminal", lambda: True)
+    status, out, err = _run(capsys, *argv, *SMALL, "--stream", "--chunk-size", 16)
+    assert status == 0
+    assert "epoch 1/2" in err and "epoch 2/2" in err and "60/60" in err
+    assert "epoch   2/2" in out

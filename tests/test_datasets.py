@@ -34,6 +34,8 @@ def read_source_txt(folder):
 def test_public_api():
     assert set(sparseclf.datasets.__all__) == {
         "dump_xmc",
+        "iter_fasttext",
+        "iter_xmc",
         "load_fasttext",
         "load_sms_spam",
         "load_xmc",
@@ -332,3 +334,19 @@ def test_load_fasttext_label_prefix():
 def test_load_fasttext_empty_label():
     with pytest.raises(ValueError, match="line 2: empty label '__label__'"):
         load_fasttext(io.StringIO("__label__a x\n__label__ y\n"))
+
+
+def test_load_fasttext_splits_as_fasttext_on_every_ascii_character():
+    # fastText splits on NUL but not on \x1c-\x1f, which str.split() splits on;
+    # plain ASCII lines take a faster path that must agree.
+    text = "".join(f"__label__a x{chr(c)}y\n" for c in range(1, 128) if c != 10)
+    text += "__label__b x\x00y\n__label__c x\x1fy\u00a0z\n"
+    texts, labels = load_fasttext(io.StringIO(text))
+    fasttext_spaces = " \t\v\f\r"
+    expected = [
+        "x y" if chr(c) in fasttext_spaces else f"x{chr(c)}y"
+        for c in range(1, 128)
+        if c != 10
+    ]
+    assert texts == [*expected, "x y", "x\x1fy\u00a0z"]
+    assert labels[-2:] == [["b"], ["c"]]

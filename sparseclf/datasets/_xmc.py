@@ -5,10 +5,11 @@
 import re
 from array import array
 from math import isfinite
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils import check_array
+from sklearn.utils import check_array, check_scalar
 
 from sparseclf.datasets._io import _open_text
 
@@ -52,6 +53,7 @@ def load_xmc(path):
     See Also
     --------
     dump_xmc : Write this format.
+    iter_xmc : Read the file in chunks, for files larger than memory.
 
     Notes
     -----
@@ -71,13 +73,76 @@ def load_xmc(path):
            [0, 0, 0]], dtype=int8)
     """
     with _open_text(path, "r") as stream:
-        return _read_xmc(stream)
+        # One chunk: the whole file.
+        return next(_xmc_chunks(stream, None))
 
 
-def _read_xmc(stream):
+def iter_xmc(path, *, chunk_size=10_000):
+    """Read an Extreme Classification Repository file in chunks of samples.
+
+    The chunks hold the rows of :func:`load_xmc`'s matrices, in file order,
+    each with the header's ``n_features`` and ``n_labels`` columns: stacked
+    (``scipy.sparse.vstack``), they are its result. The file is opened when the
+    first chunk is asked for and read line by line, so memory holds one chunk
+    at a time, whatever the size of the file. Iterate again (call again) to
+    read the file again, e.g. once per epoch.
+
+    Parameters
+    ----------
+    path : str, path-like or file object
+        The file. Paths ending in ``.gz``, ``.bz2`` or ``.xz`` are decompressed on
+        the fly. A file object may be text or binary (then decoded as UTF-8); it
+        is read from its current position and left open.
+    chunk_size : int, default=10_000
+        Samples per chunk; the last chunk may hold fewer.
+
+    Yields
+    ------
+    X : scipy.sparse.csr_matrix of shape (n_chunk, n_features), float32
+        Features of up to ``chunk_size`` samples, with sorted indices.
+    Y : scipy.sparse.csr_matrix of shape (n_chunk, n_labels), int8
+        Their label indicator matrix. A file of zero samples gives one chunk of
+        zero rows, which carries the header's shape.
+
+    Raises
+    ------
+    ValueError
+        As :func:`load_xmc`, with the line number in the whole file, when the
+        chunk holding the problem is read (earlier chunks have been yielded): a
+        malformed line, or more or fewer sample lines than the header announces
+        (found at the end of the file). A bad ``chunk_size`` raises at the call.
+
+    See Also
+    --------
+    load_xmc : Read the whole file at once.
+
+    Examples
+    --------
+    >>> import io
+    >>> from sparseclf.datasets import iter_xmc
+    >>> f = io.StringIO("3 4 2\\n0 1:0.5\\n1 3:2\\n0,1 0:1\\n")
+    >>> for X, Y in iter_xmc(f, chunk_size=2):
+    ...     print(X.shape, Y.shape, Y.nnz)
+    (2, 4) (2, 2) 2
+    (1, 4) (1, 2) 2
+    """
+    check_scalar(chunk_size, "chunk_size", Integral, min_val=1)
+    return _iter_xmc(path, chunk_size)
+
+
+def _iter_xmc(path, chunk_size):
+    with _open_text(path, "r") as stream:
+        yield from _xmc_chunks(stream, chunk_size)
+
+
+def _xmc_chunks(stream, chunk_size):
+    """Yield ``(X, Y)`` of up to ``chunk_size`` (None: all) sample lines of
+    ``stream`` after its header; at least one chunk, if of zero rows. The one
+    parser of :func:`load_xmc` and :func:`iter_xmc`."""
     n_samples, n_features, n_labels = _read_header(stream.readline())
-    feat_ind, feat_val, feat_ptr = array("q"), array("f"), array("q", [0])
-    lab_ind, lab_ptr = array("q"), array("q", [0])
+    shape = (n_features, n_labels)
+    rows = _Rows()
+    n_yielded = 0
     lineno = 1
     for lineno, line in enumerate(stream, start=2):
         try:
@@ -86,38 +151,73 @@ def _read_xmc(stream):
                     f"more sample lines than n_samples={n_samples} announced in "
                     "the header"
                 )
-            line = line.rstrip("\r\n")
-            if not line or line[0].isspace():
-                labels, features = "", line
-            else:
-                labels, _, features = line.partition(" ")
-            if labels:
-                lab_ind.extend(_parse_labels(labels, n_labels))
-            lab_ptr.append(len(lab_ind))
-            ids, values = _parse_features(features.split(), n_features)
-            feat_ind.extend(ids)
-            feat_val.extend(values)
-            feat_ptr.append(len(feat_ind))
+            rows.add(line, n_features, n_labels)
         except ValueError as exc:
             raise ValueError(f"line {lineno}: {exc}") from None
+        if rows.n == chunk_size:
+            n_yielded += rows.n
+            yield rows.matrices(shape)
+            rows = _Rows()
 
-    n_read = len(feat_ptr) - 1
+    n_read = n_yielded + rows.n
     if n_read < n_samples:
         raise ValueError(
             f"line {lineno + 1}: the file ends after {n_read} sample lines, but "
             f"the header announces n_samples={n_samples}"
         )
-    X = sp.csr_matrix(
-        (np.array(feat_val, np.float32), np.array(feat_ind), np.array(feat_ptr)),
-        shape=(n_samples, n_features),
-    )
-    Y = sp.csr_matrix(
-        (np.ones(len(lab_ind), np.int8), np.array(lab_ind), np.array(lab_ptr)),
-        shape=(n_samples, n_labels),
-    )
-    X.sort_indices()  # our own matrices: sorting in place is fine
-    Y.sort_indices()
-    return X, Y
+    if rows.n or not n_yielded:
+        yield rows.matrices(shape)
+
+
+class _Rows:
+    """Sample lines parsed into CSR arrays, growing line by line."""
+
+    def __init__(self):
+        self.feat_ind, self.feat_val = array("q"), array("f")
+        self.feat_ptr = array("q", [0])
+        self.lab_ind, self.lab_ptr = array("q"), array("q", [0])
+
+    @property
+    def n(self):
+        return len(self.feat_ptr) - 1
+
+    def add(self, line, n_features, n_labels):
+        """Parse one sample line (without its number; ValueError if malformed)."""
+        line = line.rstrip("\r\n")
+        if not line or line[0].isspace():
+            labels, features = "", line
+        else:
+            labels, _, features = line.partition(" ")
+        if labels:
+            self.lab_ind.extend(_parse_labels(labels, n_labels))
+        self.lab_ptr.append(len(self.lab_ind))
+        ids, values = _parse_features(features.split(), n_features)
+        self.feat_ind.extend(ids)
+        self.feat_val.extend(values)
+        self.feat_ptr.append(len(self.feat_ind))
+
+    def matrices(self, shape):
+        """``(X, Y)``: CSR features (float32) and label indicator (int8)."""
+        n_features, n_labels = shape
+        X = sp.csr_matrix(
+            (
+                np.array(self.feat_val, np.float32),
+                np.array(self.feat_ind),
+                np.array(self.feat_ptr),
+            ),
+            shape=(self.n, n_features),
+        )
+        Y = sp.csr_matrix(
+            (
+                np.ones(len(self.lab_ind), np.int8),
+                np.array(self.lab_ind),
+                np.array(self.lab_ptr),
+            ),
+            shape=(self.n, n_labels),
+        )
+        X.sort_indices()  # our own matrices: sorting in place is fine
+        Y.sort_indices()
+        return X, Y
 
 
 def _read_header(line):
