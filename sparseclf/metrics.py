@@ -41,13 +41,23 @@ def _hits(y_true, y_pred, k):
         Y.eliminate_zeros()
         hits = np.asarray(Y[np.arange(top.shape[0])[:, None], top].todense()) != 0
         return hits, np.diff(Y.indptr)
-    sets = [set(labels) for labels in y_true]
+    sets = [_label_set(labels) for labels in y_true]
     if len(sets) != top.shape[0]:
         raise ValueError(f"y_true has {len(sets)} samples, y_pred {top.shape[0]}.")
     hits = np.array(
         [[p in s for p in row] for s, row in zip(sets, top.tolist())], dtype=bool
     ).reshape(top.shape)
     return hits, np.array([len(s) for s in sets])
+
+
+def _label_set(labels):
+    """A sample's true labels as a set: a lone label (a str, a number) is one
+    label, not a sequence of characters."""
+    if isinstance(labels, np.generic):
+        return {labels.item()}
+    if isinstance(labels, (str, bytes)) or not hasattr(labels, "__iter__"):
+        return {labels}
+    return set(labels)
 
 
 def precision_at_k(y_true, y_pred, k=1):
@@ -57,7 +67,8 @@ def precision_at_k(y_true, y_pred, k=1):
     ----------
     y_true : {array-like, sparse matrix} of shape (n_samples, n_labels), or \
             sequence of label collections
-        True labels: an indicator matrix, or each sample's labels.
+        True labels: an indicator matrix, or each sample's labels (a
+        collection, or one label: a 1-D array of class labels works too).
     y_pred : array-like of shape (n_samples, n_ranked)
         Predictions ranked best first: column indices for an indicator
         ``y_true``, labels otherwise. ``n_ranked >= k``.
@@ -88,7 +99,8 @@ def recall_at_k(y_true, y_pred, k=5):
     ----------
     y_true : {array-like, sparse matrix} of shape (n_samples, n_labels), or \
             sequence of label collections
-        True labels: an indicator matrix, or each sample's labels.
+        True labels: an indicator matrix, or each sample's labels (a
+        collection, or one label: a 1-D array of class labels works too).
     y_pred : array-like of shape (n_samples, n_ranked)
         Predictions ranked best first, ``n_ranked >= k``.
     k : int, default=5
@@ -122,7 +134,8 @@ def ndcg_at_k(y_true, y_pred, k=5):
     ----------
     y_true : {array-like, sparse matrix} of shape (n_samples, n_labels), or \
             sequence of label collections
-        True labels: an indicator matrix, or each sample's labels.
+        True labels: an indicator matrix, or each sample's labels (a
+        collection, or one label: a 1-D array of class labels works too).
     y_pred : array-like of shape (n_samples, n_ranked)
         Predictions ranked best first, ``n_ranked >= k``.
     k : int, default=5
