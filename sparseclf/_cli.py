@@ -40,6 +40,16 @@ def _dropout(text):
     return p
 
 
+def _probability(text):
+    try:
+        p = float(text)
+    except ValueError:
+        p = -1.0
+    if not 0 <= p <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
+    return p
+
+
 def _sparsity(text):
     return text if text == "auto" else float(text)
 
@@ -225,7 +235,8 @@ def _build_parser():
         help="score a saved model on a labelled data file",
         description="Multi-label models: precision, recall and nDCG at 1, 3, 5 up "
         "to K. Multi-class models: accuracy, top-k accuracy up to K, and each "
-        "class's precision, recall and F1.",
+        "class's precision, recall and F1. Labels the model was not trained on "
+        "count as misses; a note says how many samples have them.",
     )
     evaluate.add_argument("model", help="model file written by fit")
     evaluate.add_argument(
@@ -250,9 +261,12 @@ def _build_parser():
     predict = commands.add_parser(
         "predict",
         help="predict the labels of a data file or of texts on standard input",
-        description="Write one line per sample: its predicted label (tab-separated "
-        "labels for a multi-label model), or with --top-k its K best labels, "
-        "each followed by its probability, tab-separated.",
+        description="Write one line per sample: its predicted label, or for a "
+        "multi-label model its predicted labels, tab-separated (its k best, k the "
+        "mean number of labels per training sample, rounded); with --top-k or "
+        "--threshold its best labels instead, best first, each followed by its "
+        "probability, tab-separated. Probabilities are a softmax over all the "
+        "model's labels: they sum to 1, so a sample with two labels splits it.",
     )
     predict.add_argument("model", help="model file written by fit")
     predict.add_argument(
@@ -262,7 +276,21 @@ def _build_parser():
         help="data file (labels in it are ignored); '-' or none: one text per "
         "line on standard input (a file format with --format)",
     )
-    predict.add_argument("-k", "--top-k", type=_positive_int, metavar="K")
+    predict.add_argument(
+        "-k",
+        "--top-k",
+        type=_positive_int,
+        metavar="K",
+        help="the K best labels and their probabilities (default with "
+        "--threshold: all labels)",
+    )
+    predict.add_argument(
+        "--threshold",
+        type=_probability,
+        metavar="P",
+        help="only the labels of probability >= P (at most K with --top-k; none "
+        "gives an empty line), as fastText's predict threshold",
+    )
     predict.add_argument("--output", help="output file (default: standard output)")
     add_data_options(predict)
     predict.set_defaults(func=run_predict)

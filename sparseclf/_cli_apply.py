@@ -109,6 +109,9 @@ def run_evaluate(args):
         y = data.y.astype(model.classes_.dtype)
         lines = _class_report(model, data.X, y, k, not args.no_per_class)
     seconds = time.perf_counter() - t0
+    note = _unseen_note(model, data, n)
+    if note is not None:
+        lines.insert(0, note)
     print(f"{n:,} samples  ({seconds:.1f} s, {n / seconds:,.0f} samples/s)")
     print("\n".join(lines))
     return 0
@@ -129,11 +132,42 @@ def _ranking_report(model, data, k):
     top, _ = model.predict_topk(data.X, k=k)
     if data.kind == "xmc":
         top = top.astype(np.int64)
+    else:
+        # A file's labels are strings; a model fitted in Python may have others.
+        top = top.astype(str)
     return [
         f"P@{c} {precision_at_k(y, top, k=c):.4f}  R@{c} {recall_at_k(y, top, k=c):.4f}"
         f"  nDCG@{c} {ndcg_at_k(y, top, k=c):.4f}"
         for c in _cutoffs(k)
     ]
+
+
+def _unseen_note(model, data, n):
+    """A line on the samples whose labels the model was not trained on, or None.
+
+    Such labels can never be predicted: they count as misses (accuracy,
+    recall, nDCG), and the report keeps them rather than dropping samples.
+    """
+    n_classes = len(model.classes_)
+    if data.kind == "xmc":
+        extra = data.y[:, n_classes:].tocsr()
+        extra.eliminate_zeros()
+        n_samples = int(np.count_nonzero(np.diff(extra.indptr)))
+        labels = [str(c) for c in n_classes + np.unique(extra.indices)]
+    else:
+        known = {str(c) for c in model.classes_.tolist()}
+        y = data.y if isinstance(data.y, list) else [[t] for t in data.y.tolist()]
+        unseen = [{str(t) for t in labels} - known for labels in y]
+        n_samples = sum(1 for labels in unseen if labels)
+        labels = sorted(set().union(*unseen))
+    if not n_samples:
+        return None
+    shown = ", ".join(repr(lab) for lab in labels[:5])
+    shown += ", ..." if len(labels) > 5 else ""
+    return (
+        f"note: labels the model was not trained on ({len(labels):,}: {shown}), "
+        f"in {n_samples:,} of {n:,} samples, count as misses"
+    )
 
 
 def _class_report(model, X, y, k, per_class):
@@ -160,10 +194,11 @@ def run_predict(args):
     n_classes = len(model.classes_)
     if args.top_k is not None and args.top_k > n_classes:
         raise CLIError(f"--top-k {args.top_k}: the model has {n_classes} classes")
-    if args.top_k is None:
+    if args.top_k is None and args.threshold is None:
         lines = _label_lines(model, data.X)
     else:
-        lines = _topk_lines(model, data.X, args.top_k)
+        k = n_classes if args.top_k is None else args.top_k
+        lines = _topk_lines(model, data.X, k, args.threshold)
     if args.output is None:
         try:
             sys.stdout.writelines(lines)
@@ -190,7 +225,9 @@ def _label_lines(model, X):
     ]
 
 
-def _topk_lines(model, X, k):
+def _topk_lines(model, X, k, threshold=None):
+    """Each sample's ``k`` best labels (those of probability >= ``threshold``,
+    if given) and their probabilities, tab-separated, a line each."""
     lines = []
     step = max(1, _PROBA_BLOCK // len(model.classes_))
     n = X.shape[0] if hasattr(X, "shape") else len(X)
@@ -199,6 +236,9 @@ def _topk_lines(model, X, k):
         top = np.argsort(-P, axis=1, kind="stable")[:, :k]
         p = np.take_along_axis(P, top, axis=1)
         for labels, probs in zip(model.classes_[top], p):
+            if threshold is not None:
+                keep = probs >= threshold
+                labels, probs = labels[keep], probs[keep]
             fields = [f"{label}\t{q:.4g}" for label, q in zip(labels, probs)]
             lines.append("\t".join(fields) + "\n")
     return lines
