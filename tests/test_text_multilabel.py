@@ -228,3 +228,38 @@ def test_cli_multiclass_model_on_multilabel_files(tmp_path, capsys):
     assert status == 0
     assert "(1: 'travel'), in 1 of 10 samples, count as misses" in out
     assert printed(out, "accuracy") <= 0.9
+
+
+def test_cli_evaluate_model_with_integer_labels(tmp_path, capsys):
+    # Fitted in Python on integer label sets; a file's labels are strings.
+    X, Y = make_documents(200, two_every=2)
+    ids = {name: i for i, name in enumerate(sorted(TOPICS))}
+    Y_int = [[ids[label] for label in labels] for labels in Y]
+    clf = TextClassifier(**FAST).fit(X, Y_int)
+    joblib.dump(clf, tmp_path / "m.joblib")
+    write_fasttext(tmp_path / "test.ft", X, Y_int)
+    status, out, err = run(
+        capsys, "evaluate", tmp_path / "m.joblib", tmp_path / "test.ft"
+    )
+    assert status == 0, err
+    top, _ = clf.predict_topk(X, k=4)
+    assert printed(out, "P@1") == pytest.approx(precision_at_k(Y_int, top), abs=5e-5)
+    assert printed(out, "P@1") > 0.9 and "note:" not in out
+
+
+def test_user_guide_example_runs():
+    # The Python example of docs/user_guide/text.rst's multi-label section.
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "user_guide" / "text.rst"
+    if not page.is_file():
+        pytest.skip("no docs/ beside the tests: not a source checkout")
+    section = page.read_text().split("Several labels per document")[1]
+    block = section.split(".. code-block:: python\n")[1].split("\n\n``")[0]
+    code = "\n".join(line[4:] for line in block.splitlines())
+    namespace = {}
+    exec(compile(code, str(page), "exec"), namespace)
+    assert sorted(namespace["labels"][0]) == ["sport", "tech"]
+    top, tags = namespace["top"], namespace["tags"]
+    assert precision_at_k(tags, top, k=1) == 1.0
+    assert recall_at_k(tags, top, k=2) == 1.0
