@@ -4,6 +4,8 @@
 
 import numpy as np
 
+_INT32_MAX = np.iinfo(np.int32).max
+
 
 class RowBlock:
     """Rows ``s:e`` of CSR ``X`` as array views: what a training step reads.
@@ -19,6 +21,13 @@ class RowBlock:
         self.indptr = X.indptr[s : e + 1] - a
         self.shape = (e - s, X.shape[1])
 
+    @classmethod
+    def of_arrays(cls, data, indices, indptr, shape):
+        """CSR rows given as their arrays, without a scipy matrix."""
+        rows = cls.__new__(cls)
+        rows.data, rows.indices, rows.indptr, rows.shape = data, indices, indptr, shape
+        return rows
+
 
 def csr_arrays(X):
     """CSR ``X`` as ``data, indices, indptr`` in the dtypes the kernels export.
@@ -26,7 +35,7 @@ def csr_arrays(X):
     float32, int32 and int64: no copy when they already have them (an int32
     ``indptr`` of a batch is short).
     """
-    if X.shape[1] > np.iinfo(np.int32).max:
+    if X.shape[1] > _INT32_MAX:
         raise ValueError(f"X has {X.shape[1]} columns; at most 2**31 - 1 work.")
     return (
         np.ascontiguousarray(X.data, dtype=np.float32),

@@ -17,7 +17,12 @@ from sklearn.utils.validation import (
 )
 
 from sparseclf import _scoring
-from sparseclf._parallel import effective_n_threads
+from sparseclf._csr import RowBlock
+from sparseclf._parallel import (
+    MIN_ROWS_PER_THREAD,
+    MIN_WORK_PER_THREAD,
+    effective_n_threads,
+)
 from sparseclf._targets import Targets, is_indicator, is_label_lists
 from sparseclf._training import Model, TrainingDiverged
 
@@ -453,25 +458,44 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         """Public method ``method`` (e.g. ``"predict"``) on features a
         TextClassifier's HashingVectorizer made.
 
-        Such features are a finite float32 CSR matrix by construction, so when
-        they have the fitted width scikit-learn's validation, which costs more
-        than the network's work for one document, is skipped.
+        Such features are a finite float32 CSR matrix (or ``RowBlock``) by
+        construction, so when they have the fitted width scikit-learn's
+        validation, which costs more than the network's work for one document,
+        is skipped.
         """
-        check_is_fitted(self)
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)  # its error
         if not (
-            sp.issparse(X)
-            and X.format == "csr"
-            and X.dtype == np.float32
+            (
+                isinstance(X, RowBlock)
+                or (sp.issparse(X) and X.format == "csr" and X.dtype == np.float32)
+            )
             and X.shape[0] > 0
             and X.shape[1] == self.n_features_in_
         ):
             X = self._validate_X(X, reset=False)
         return getattr(type(self), method).__wrapped__(self, X, *args, **kwargs)
 
+    def _n_threads(self, X):
+        """Threads for predicting on ``X``: ``effective_n_threads(n_jobs)``, or 1
+        where every kernel would run on one thread anyway (``threads_for``
+        gives one below twice its work per thread): asking threadpoolctl costs
+        more than predicting one document."""
+        n = X.shape[0]
+        small = 2 * MIN_WORK_PER_THREAD
+        if (
+            self.n_jobs != 0
+            and n < 2 * MIN_ROWS_PER_THREAD
+            and X.indptr[-1] - X.indptr[0] < small
+            and n * self._model.network.n_outputs < small
+        ):
+            return 1
+        return effective_n_threads(self.n_jobs)
+
     def _topk(self, X, k, exact=True):
         """Best output indices and scores of checked CSR ``X``, (n, k) each."""
         network, sampler = self._model.network, self._model.sampler
-        n_threads = effective_n_threads(self.n_jobs)
+        n_threads = self._n_threads(X)
         if exact:
             method = functools.partial(_scoring.exact_topk, network, k=k)
         else:
@@ -481,7 +505,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         return _scoring.topk_blocks(network, X, method, n_threads)
 
     def _logits(self, X):
-        return _scoring.logits(self._model.network, X, effective_n_threads(self.n_jobs))
+        return _scoring.logits(self._model.network, X, self._n_threads(X))
 
     def _labels(self, X):
         targets = self._model.targets

@@ -22,6 +22,8 @@ from sparseclf._persistence import stored_weights, writing_options
 _input_layer = load("_input_layer")
 _output_layer = load("_output_layer")
 
+_ONE = np.float32(1)
+
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
 
@@ -477,6 +479,8 @@ class Network:
 
 def _dropout_cut(p):
     """16-bit threshold of dropout ``p`` and the survivors' scale, float32."""
+    if not p:  # prediction
+        return 0, _ONE
     cut = min(round(p * 65536), 65535)
     return cut, np.float32(65536 / (65536 - cut))
 

@@ -60,6 +60,13 @@ def topk(Z, k, base=0, top=None, scores=None):
     Columns are numbered from ``base``. With ``top`` and ``scores`` (the best so
     far), merge them in. Returns ``(top, scores)``.
     """
+    if k == 1 and top is None and Z.shape[1] > 0:
+        # argmax: the first best column; a row with NaN (whose argmax is a NaN)
+        # takes the general path, which ranks NaN last.
+        best = Z.argmax(axis=1)
+        vals = Z[np.arange(Z.shape[0]), best][:, None]
+        if not np.isnan(vals).any():
+            return best[:, None] + base, vals
     k_here = min(k, Z.shape[1])
     if k_here < Z.shape[1]:
         part = np.argpartition(-Z, k_here - 1, axis=1)[:, :k_here]
@@ -113,9 +120,12 @@ def rerank(network, H64, cand, k):
     """
     n, c = cand.shape
     k = min(k, c)
+    step = max(1, _SCORE_BLOCK // (c * H64.shape[1]))
+    if n <= step:  # one block (one document, say): no copies
+        pos, scores = topk(rescore(network, H64, cand), k)
+        return cand[np.arange(n)[:, None], pos].astype(np.int64, copy=False), scores
     labels = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k))
-    step = max(1, _SCORE_BLOCK // (c * H64.shape[1]))
     for r0 in range(0, n, step):
         rows = slice(r0, min(r0 + step, n))
         pos, scores[rows] = topk(rescore(network, H64[rows], cand[rows]), k)
@@ -136,7 +146,9 @@ def exact_topk(network, H64, k):
     if k_short == n_out or n * n_out <= _EXACT_ALL_MAX_SCORES:
         # Every output fits on the shortlist, or the rows hold few scores in
         # all: no float32 pass to choose it.
-        return rerank(network, H64, np.broadcast_to(np.arange(n_out), (n, n_out)), k)
+        every = np.empty((n, n_out), dtype=np.int64)
+        every[:] = np.arange(n_out)
+        return rerank(network, H64, every, k)
     short = np.empty((n, k_short), dtype=np.int64)
     best = None
     for rows, cols, Z in logit_blocks(network, H64, exact=False):
@@ -163,6 +175,9 @@ def hidden_blocks(network, X, n_threads):
     """Yield ``(rows, H)``: the last hidden activations of CSR ``X`` (float64)
     by blocks of at most ``_PREDICT_ROWS`` rows."""
     n = X.shape[0]
+    if n <= _PREDICT_ROWS:  # one block: X's own arrays
+        yield slice(0, n), network.hidden64(X, n_threads)
+        return
     for s in range(0, n, _PREDICT_ROWS):
         e = min(s + _PREDICT_ROWS, n)
         yield slice(s, e), network.hidden64(RowBlock(X, s, e), n_threads)
