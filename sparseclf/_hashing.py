@@ -78,11 +78,56 @@ def _signed_sublinear(X):
     """``sign(x) * (1 + log|x|)`` on the stored values of CSR counts ``X``."""
     X = sp.csr_matrix(X, copy=True)
     X.eliminate_zeros()  # +1 and -1 hashed to one column: log(0) is not wanted
-    X.data = np.sign(X.data) * (1 + np.log(np.abs(X.data)))
+    X.data = signed_log(X.data)
     return X
 
 
-def hashing_transform(vectorizer, X, norm=True):
+def signed_log(values):
+    """``sign(x) * (1 + log|x|)`` of non-zero ``values``, in their dtype."""
+    return np.sign(values) * (1 + np.log(np.abs(values)))
+
+
+def hashing_analyzer(vectorizer):
+    """What ``hashing_transform`` hashes: a function from a document to its
+    tokens, and the n-gram lengths ``(min_n, max_n)`` the kernel makes of them.
+
+    For word n-grams, scikit-learn's analyzer steps up to the n-grams (its
+    decoder, preprocessor, tokenizer and stop words), which the kernel joins and
+    hashes (``_word_ngrams``' ``" ".join`` took a third of the time); otherwise
+    the analyzer itself and ``(1, 1)``. Built by the vectorizer, with its checks
+    and warnings; a caller predicting many times may keep it.
+    """
+    analyzer = vectorizer.build_analyzer()  # with its checks and warnings
+    if not (vectorizer.analyzer == "word" and vectorizer.ngram_range[0] >= 1):
+        return analyzer, (1, 1)
+    decode = vectorizer.decode
+    preprocess = vectorizer.build_preprocessor()
+    tokenize = vectorizer.build_tokenizer()
+    stop_words = vectorizer.get_stop_words()
+    # decode returns a str as it is when the input is the content, and the
+    # default preprocessor without accent stripping only lowercases: the same
+    # steps without two Python calls per document.
+    plain = vectorizer.input == "content"
+    lower = None
+    if vectorizer.preprocessor is None and vectorizer.strip_accents is None:
+        lower, preprocess = vectorizer.lowercase, None
+
+    def analyze(doc):
+        if not (plain and type(doc) is str):
+            doc = decode(doc)
+        if preprocess is not None:
+            doc = preprocess(doc)
+        elif lower:
+            doc = doc.lower()
+        tokens = tokenize(doc)
+        if stop_words is None:
+            return tokens
+        return [w for w in tokens if w not in stop_words]
+
+    return analyze, vectorizer.ngram_range
+
+
+def hashing_transform(vectorizer, X, norm=True, analyzer=None):
     """``vectorizer.transform(X)`` for a :class:`HashingVectorizer`: the same matrix.
 
     scikit-learn's analyzer makes the tokens (for word n-grams: its decoder,
@@ -101,6 +146,8 @@ def hashing_transform(vectorizer, X, norm=True):
     norm : bool, default=True
         Normalize the rows by ``vectorizer.norm``; False leaves the (signed)
         counts, for a caller that normalizes in place.
+    analyzer : tuple, default=None
+        ``hashing_analyzer(vectorizer)``, kept by the caller; None builds it.
 
     Returns
     -------
@@ -112,24 +159,8 @@ def hashing_transform(vectorizer, X, norm=True):
     n = len(X)
     if n == 0:
         raise ValueError("Cannot vectorize empty sequence.")
-    analyze = vectorizer.build_analyzer()  # with its checks and warnings
+    analyze, ngrams = analyzer or hashing_analyzer(vectorizer)
     n_features = vectorizer.n_features
-    ngrams = (1, 1)
-    if vectorizer.analyzer == "word" and vectorizer.ngram_range[0] >= 1:
-        # The analyzer's steps (scikit-learn's) up to the n-grams, which the
-        # kernel joins and hashes: _word_ngrams' " ".join took a third of it.
-        ngrams = vectorizer.ngram_range
-        decode = vectorizer.decode
-        preprocess = vectorizer.build_preprocessor()
-        tokenize = vectorizer.build_tokenizer()
-        stop_words = vectorizer.get_stop_words()
-
-        def analyze(doc):
-            tokens = tokenize(preprocess(decode(doc)))
-            if stop_words is None:
-                return tokens
-            return [w for w in tokens if w not in stop_words]
-
     parts = []
     for s in range(0, n, _CHUNK):
         docs = [analyze(doc) for doc in X[s : s + _CHUNK]]
@@ -179,6 +210,34 @@ def _hash_chunk(docs, n_features, min_n, max_n):
     None when a document is a string rather than a list of tokens, or a token is
     not a str.
     """
+    tokens = _kernel_tokens(docs)
+    if tokens is None:
+        return None
+    h, per_doc = _murmur.ngram_hashes(*tokens, min_n, max_n)
+    h = h.view(np.int32)
+    # FeatureHasher's mapping: column |h| mod n_features (|-2**31| = 2**31),
+    # value -1 where h < 0 with alternate_sign, else 1.
+    columns = np.abs(h.astype(np.int64)) % n_features
+    return columns.astype(np.int32), h < 0, per_doc
+
+
+def hash_rows(docs, n_features, min_n, max_n, alternate_sign):
+    """The rows ``FeatureHasher`` and ``sum_duplicates`` make of the ``min_n``-
+    to ``max_n``-grams of the token lists ``docs``: sorted columns (int32),
+    their summed signs (int64, zeros kept) and ``indptr`` (int64).
+
+    None when a document is a string rather than a list of tokens, or a token is
+    not a str.
+    """
+    tokens = _kernel_tokens(docs)
+    if tokens is None:
+        return None
+    return _murmur.hashed_rows(*tokens, min_n, max_n, n_features, bool(alternate_sign))
+
+
+def _kernel_tokens(docs):
+    """The token lists ``docs`` as the murmur kernels take them: the tokens
+    joined by spaces in UTF-8, their lengths, each document's count; or None."""
     if docs and isinstance(docs[0], str):
         return None
     counts = np.fromiter(map(len, docs), dtype=np.int64, count=len(docs))
@@ -188,10 +247,4 @@ def _hash_chunk(docs, n_features, min_n, max_n):
     except TypeError:
         return None
     lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-    text = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    h, per_doc = _murmur.ngram_hashes(text, lengths, counts, min_n, max_n)
-    h = h.view(np.int32)
-    # FeatureHasher's mapping: column |h| mod n_features (|-2**31| = 2**31),
-    # value -1 where h < 0 with alternate_sign, else 1.
-    columns = np.abs(h.astype(np.int64)) % n_features
-    return columns.astype(np.int32), h < 0, per_doc
+    return np.frombuffer(text.encode("utf-8"), dtype=np.uint8), lengths, counts

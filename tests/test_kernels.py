@@ -219,6 +219,7 @@ CASES = {
     ("_output_layer", "dense_output"): lambda rng: (*dense_output_args(rng), *ADAM, 1),
     ("_output_layer", "active_logits"): active_logits_args,
     ("_murmur", "ngram_hashes"): ngram_args,
+    ("_murmur", "hashed_rows"): lambda rng: (*ngram_args(rng), 7, True),
 }
 # Dropout masks in input_forward too (a second case for one function).
 EXTRA = [("_input_layer", "input_forward", lambda rng: input_forward_args(rng, 20000))]

@@ -94,3 +94,48 @@ def ngram_hashes(text, lengths, counts, min_n, max_n):
                 q += 1
         first += counts[d]
     return out, per_doc
+
+
+# pythran export hashed_rows(uint8[:], int64[:], int64[:], int, int, int, bool)
+def hashed_rows(text, lengths, counts, min_n, max_n, n_features, alternate_sign):
+    """``FeatureHasher``'s rows of each document's n-grams, duplicates summed.
+
+    The n-grams are those of :func:`ngram_hashes`. Hash ``h`` (as int32) goes
+    to column ``|h| mod n_features`` (``|-2**31| = 2**31``) with sign -1 where
+    ``h < 0`` and ``alternate_sign``, else +1, and each row's equal columns are
+    summed, in increasing column order, sums of zero kept: the matrix
+    ``sum_duplicates`` makes of FeatureHasher's. Returns the columns (int32),
+    their sums (int64) and the rows' offsets (``indptr``, int64).
+    """
+    h, per_doc = ngram_hashes(text, lengths, counts, min_n, max_n)
+    m = h.shape[0]
+    keys = np.empty(m, dtype=np.int64)
+    for q in range(m):
+        v = np.int64(h[q])
+        negative = 0
+        if v >= 2147483648:  # h < 0 as int32: |h| = 2**32 - v
+            v = 4294967296 - v
+            negative = 1 if alternate_sign else 0
+        keys[q] = (v % n_features) * 2 + negative
+    n_docs = counts.shape[0]
+    columns = np.empty(m, dtype=np.int32)
+    sums = np.empty(m, dtype=np.int64)
+    indptr = np.zeros(n_docs + 1, dtype=np.int64)
+    q = 0
+    start = 0
+    for d in range(n_docs):
+        end = start + per_doc[d]
+        row = np.sort(keys[start:end])
+        i = 0
+        while i < row.shape[0]:
+            column = row[i] >> 1
+            total = 0
+            while i < row.shape[0] and (row[i] >> 1) == column:
+                total += 1 - 2 * (row[i] & 1)
+                i += 1
+            columns[q] = column
+            sums[q] = total
+            q += 1
+        indptr[d + 1] = q
+        start = end
+    return columns[:q], sums[:q], indptr
