@@ -20,6 +20,7 @@ from sparseclf._hashing import (
     make_hashing_vectorizer,
 )
 from sparseclf._mlp import SparseMLPClassifier
+from sparseclf._text_predict import hashed_features
 
 _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # The parameters of the HashingVectorizer that TextClassifier builds.
@@ -443,13 +444,21 @@ random_state, verbose, callback
 
     def _call(self, method, X, *args, **kwargs):
         """``classifier_.method`` on the vectorized documents ``X``."""
-        check_is_fitted(self)
+        if not self.__sklearn_is_fitted__():
+            check_is_fitted(self)  # its error
         X = check_documents(X)
+        # Features sparseclf computes (a hashing vectorizer's), with the analyzer
+        # kept between calls: no scipy matrix nor validate_data for a few
+        # documents (see _text_predict and benchmarks/bench_text_latency.py).
+        rows = hashed_features(self, X)
+        if rows is not None and method != "score":
+            return self.classifier_._predict_trusted(method, rows, *args, **kwargs)
         # The parameters were validated in fit and text vectorizers give finite
         # values; a HashingVectorizer's float32 CSR needs no validate_data either.
-        # Skipping those re-checks halves the time of predicting one document
-        # (see benchmarks/bench_text_latency.py).
+        # Skipping those re-checks halves the time of predicting one document.
         with config_context(assume_finite=True, skip_parameter_validation=True):
+            if rows is not None:
+                return self.classifier_._predict_trusted(method, rows, *args, **kwargs)
             Xt, trusted = _features(self.vectorizer_, X)
             if trusted:
                 return self.classifier_._predict_trusted(method, Xt, *args, **kwargs)
