@@ -1,19 +1,22 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""Single-document prediction latency of TextClassifier, trained on SST-2.
+"""Prediction latency of TextClassifier, trained on SST-2: one document per
+call, and a batch of 1,000 per call.
 
-Trains ``TextClassifier(random_state=0)`` (the defaults: 1 epoch on SST-2's
-67,349 training phrases) and times ``predict([sentence])`` on 1,000 different
-SST-2 test sentences, one call each, after 100 warm-up calls. Every call goes
-through the whole public path: input check, hashing (rows normalised by
-scikit-learn's ``inplace_csr_row_normalize_l2``, without ``normalize``'s
-``check_array``), the network (its ``validate_data`` skipped for a
-HashingVectorizer's features) and the arg-max. The other rows split that path
-into its stages (run on their own, so they do not add up exactly), time the
-checks it skips, and show the effect of ``n_jobs=1``; they use public
-methods and module functions only, never the estimators' private attributes,
-so the network's own time is estimated as ``classifier_.predict`` less its
-``validate_data``. Times are ``time.perf_counter_ns`` per call; p50 and p99 in
+Trains ``TextClassifier(random_state=0)`` (the defaults) and times
+``predict([sentence])`` on 1,000 different SST-2 test sentences, one call
+each, after 100 warm-up calls. The calls of every row are interleaved (each
+document goes through every row's function in turn, in rotating order), so a
+machine shared with other jobs slows them alike. Every TextClassifier call goes
+through the whole public path: input check, the features of its hashing
+vectorizer (``sparseclf._text_predict``: the analyzer kept, one kernel call,
+no scipy matrix), the network without ``validate_data`` and the arg-max. The
+"scikit-learn's pieces" rows are the same prediction through the checked
+public path, ``classifier_.predict(vectorizer_.transform(X))``, which the
+TextClassifier rows replace; the other rows split the path into its stages
+(run on their own, so they do not add up exactly). The batch rows predict
+1,000 test sentences per call (15 calls, interleaved): documents per second
+from the median call. Times are ``time.perf_counter_ns``; p50 and p99 in
 milliseconds, printed as a Markdown table.
 
 Run it from anywhere with the package installed::
@@ -30,17 +33,18 @@ import argparse
 import os
 import platform
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn import config_context
 from sklearn.utils.validation import validate_data
 
 import sparseclf
 from sparseclf import TextClassifier
 from sparseclf._hashing import check_documents
 from sparseclf._parallel import effective_n_threads
+from sparseclf._text_predict import hashed_features
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "sst2"
 
@@ -57,16 +61,35 @@ def read_sst2(path):
     return texts, np.array(labels)
 
 
-def latency(func, docs, warmup=100):
-    """p50 and p99 in ms of ``func(doc)`` over ``docs``, one call each."""
+def latencies(funcs, docs, warmup=100):
+    """p50 and p99 in ms of each ``func(doc)`` over ``docs``, one call each,
+    the functions interleaved (in rotating order) document by document."""
     for doc in docs[:warmup]:
-        func(doc)
-    times = np.empty(len(docs))
+        for func in funcs:
+            func(doc)
+    times = np.empty((len(funcs), len(docs)))
+    order = list(range(len(funcs)))
     for i, doc in enumerate(docs):
-        t0 = time.perf_counter_ns()
-        func(doc)
-        times[i] = time.perf_counter_ns() - t0
-    return np.percentile(times, 50) / 1e6, np.percentile(times, 99) / 1e6
+        order = order[1:] + order[:1]
+        for j in order:
+            t0 = time.perf_counter_ns()
+            funcs[j](doc)
+            times[j, i] = time.perf_counter_ns() - t0
+    return [(np.percentile(t, 50) / 1e6, np.percentile(t, 99) / 1e6) for t in times]
+
+
+def batch_rates(funcs, X, repeats=15):
+    """Median ms per call of each ``func(X)`` and documents per second."""
+    for func in funcs:
+        func(X)
+    times = np.empty((len(funcs), repeats))
+    for r in range(repeats):
+        for j, func in enumerate(funcs):
+            t0 = time.perf_counter_ns()
+            func(X)
+            times[j, r] = time.perf_counter_ns() - t0
+    medians = np.median(times, axis=1) / 1e6
+    return [(ms, len(X) / ms * 1e3) for ms in medians]
 
 
 def main():
@@ -100,36 +123,27 @@ def main():
     def no_thread_query(doc):
         return effective_n_threads(None)
 
-    # (label, function of one document, run inside TextClassifier's prediction
-    # config: assume_finite=True, skip_parameter_validation=True)
+    def pieces(func):
+        return lambda X: func(vec.transform(X))
+
     rows = [
-        ("TextClassifier.predict (n_jobs=None, the default)", clf.predict, False),
-        ("TextClassifier.predict_proba", clf.predict_proba, False),
-        (". input check (check_documents)", check_documents, False),
-        (". vectorizer_.transform (normalize's checks)", vec.transform, True),
-        (". . the same, default sklearn config", vec.transform, False),
-        (". classifier_.predict, a direct call", on_features(net.predict), True),
-        (
-            ". . its validate_data, skipped for hashed text",
-            on_features(check_features),
-            True,
-        ),
-        (". . effective_n_threads(None): threadpoolctl", no_thread_query, True),
+        ("TextClassifier.predict", clf.predict),
+        ("TextClassifier.predict_proba", clf.predict_proba),
+        (". input check (check_documents)", check_documents),
+        (". features (_text_predict.hashed_features)", partial(hashed_features, clf)),
+        ("scikit-learn's pieces: classifier_.predict", pieces(net.predict)),
+        (". vectorizer_.transform", vec.transform),
+        (". classifier_.predict on its features", on_features(net.predict)),
+        (". . its validate_data", on_features(check_features)),
+        (". . effective_n_threads(None): threadpoolctl", no_thread_query),
     ]
-    results = []
-    for label, func, in_config in rows:
-        with config_context(
-            assume_finite=in_config, skip_parameter_validation=in_config
-        ):
-            results.append((label, latency(func, docs)))
-    # The same model, its kernels told to use one thread: no threadpoolctl query.
-    net.set_params(n_jobs=1)
-    for label, func in [
-        ("TextClassifier.predict, classifier_.n_jobs=1", clf.predict),
-        ("TextClassifier.predict_proba, classifier_.n_jobs=1", clf.predict_proba),
-    ]:
-        results.append((label, latency(func, docs)))
-    net.set_params(n_jobs=None)
+    results = list(zip([r[0] for r in rows], latencies([r[1] for r in rows], docs)))
+    batch = X_test[: min(1000, len(X_test))]
+    batch_rows = [
+        (f"TextClassifier.predict, {len(batch):,} strings", clf.predict),
+        (f"scikit-learn's pieces, {len(batch):,} strings", pieces(net.predict)),
+    ]
+    batches = batch_rates([r[1] for r in batch_rows], batch)
 
     print(
         f"sparseclf {sparseclf.__version__}, scikit-learn {sklearn.__version__}, "
@@ -139,16 +153,18 @@ def main():
     print(
         f"Model: TextClassifier(random_state=0) on SST-2, fit {fit_s:.1f} s, "
         f"{clf.n_iter_} epoch(s), test accuracy {accuracy:.3f}; {n} calls per row, "
-        "one document each\n"
+        "one document each, interleaved\n"
     )
-    print(f"| {'call':<52} | p50 ms | p99 ms |")
-    print(f"|{'-' * 54}|-------:|-------:|")
+    print(f"| {'call':<52} | p50 ms | p99 ms |  docs/s |")
+    print(f"|{'-' * 54}|-------:|-------:|--------:|")
     for label, (p50, p99) in results:
-        print(f"| {label:<52} | {p50:6.3f} | {p99:6.3f} |")
-    times = dict(results)
-    direct = times[". classifier_.predict, a direct call"][0]
-    checks = times[". . its validate_data, skipped for hashed text"][0]
-    print(f"\nThe network and its top-1 alone: about {direct - checks:.3f} ms (p50).")
+        print(f"| {label:<52} | {p50:6.3f} | {p99:6.3f} | {1e3 / p50:7,.0f} |")
+    for (label, _), (ms, rate) in zip(batch_rows, batches):
+        print(f"| {label:<52} | {ms:6.2f} |        | {rate:7,.0f} |")
+    print(
+        "\ndocs/s: one document per call, 1 / p50; a batch (p50: the median of "
+        "15 calls), its size over that median."
+    )
 
 
 if __name__ == "__main__":
