@@ -5,7 +5,7 @@
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash
 from sparseclf._mlp import SparseMLPClassifier
 from sparseclf._persistence import load, save
-from sparseclf._text import TextClassifier
+from sparseclf._text import TOKEN_PATTERN, TextClassifier
 
 __version__ = "0.1.0.dev0"
 
@@ -14,6 +14,7 @@ __all__ = [
     "LSHTables",
     "SimHash",
     "SparseMLPClassifier",
+    "TOKEN_PATTERN",
     "TextClassifier",
     "__version__",
     "load",

@@ -37,7 +37,8 @@ PUBLIC = [
     getattr(module, name)
     for module in (sparseclf, sparseclf.datasets, sparseclf.metrics, *OPTIONAL.values())
     for name in module.__all__
-    if name != "__version__"
+    # Constants (TOKEN_PATTERN, __version__) are documented in docs/api.rst.
+    if not isinstance(getattr(module, name), str)
 ]
 
 

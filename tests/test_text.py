@@ -22,7 +22,7 @@ from sklearn.preprocessing import FunctionTransformer
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sparseclf import SparseMLPClassifier, TextClassifier, _mlp
-from sparseclf._text import _auto_schedule
+from sparseclf._text import _auto_schedule, _n_classes
 
 # FAST fits stop at max_iter epochs, on purpose.
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -102,9 +102,10 @@ def test_learns_synthetic_topics_with_defaults(corpus):
     assert isinstance(clf.vectorizer_, HashingVectorizer)
     assert clf.vectorizer_.ngram_range == (1, 2)
     assert isinstance(clf.classifier_, SparseMLPClassifier)
-    assert clf.classifier_.max_iter == 49  # 400 documents: see test_auto_schedule
+    # 400 documents of 3 classes: see test_auto_schedule.
+    assert clf.classifier_.max_iter == _auto_schedule(400, "auto", "auto", 3)[0] == 50
     # The loss stops improving (tol) before the budget runs out.
-    assert clf.n_iter_ == clf.classifier_.n_iter_ == len(clf.loss_curve_) <= 49
+    assert clf.n_iter_ == clf.classifier_.n_iter_ == len(clf.loss_curve_) <= 50
     assert clf.learning_rate_ == 1e-2
     assert clf.loss_curve_[-1] < clf.loss_curve_[0]
 
@@ -132,6 +133,51 @@ def test_auto_schedule(n_samples, epochs, rate, epochs_at_fixed_rate):
     got_epochs, got_rate = _auto_schedule(n_samples, 3, "auto")
     expected = min(1e-2, 3e-3 * max(1, 65536 / n_samples / 3))
     assert got_epochs == 3 and got_rate == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("n_samples", [500, 5_452, 11_314, 45_000, 10**6])
+def test_auto_schedule_grows_with_the_classes(n_samples):
+    # 2 classes and fewer are the base budget; 8 classes see twice the documents.
+    assert _auto_schedule(n_samples, "auto", 1e-3, 1) == _auto_schedule(
+        n_samples, "auto", 1e-3, 2
+    )
+    base = min(50, max(1, round(65536 / n_samples)))
+    doubled = min(50, max(1, round(2 * 65536 / n_samples)))
+    assert _auto_schedule(n_samples, "auto", 1e-3, 8) == (doubled, 1e-3)
+    assert _auto_schedule(n_samples, "auto", 1e-3, 2) == (base, 1e-3)
+    epochs, rate = _auto_schedule(n_samples, "auto", "auto", 8)
+    epochs2, rate2 = _auto_schedule(n_samples, "auto", "auto", 2)
+    assert epochs * rate >= epochs2 * rate2  # at least as far
+    # Early stopping decides the epochs: "auto" is the cap, at 3e-3.
+    assert _auto_schedule(n_samples, "auto", "auto", 8, True) == (50, 3e-3)
+    assert _auto_schedule(n_samples, 7, 1e-3, 8, True) == (7, 1e-3)
+
+
+@pytest.mark.parametrize(
+    "y, n_classes",
+    [
+        (["a", "b", "a"], 2),
+        ([1, 2, 3, 4], 4),
+        ([["a", "b"], ["c"], []], 3),
+        (np.eye(5, dtype=int), 5),
+        (sp.csr_matrix(np.eye(6, dtype=int)), 6),
+        (["one"], 2),  # at least the binary budget
+    ],
+)
+def test_classes_counted_for_the_schedule(y, n_classes):
+    assert _n_classes(y) == n_classes
+
+
+def test_classes_drive_the_epochs(corpus):
+    X, y, _, _ = corpus
+    # The same 4,800 documents as 3 classes and as 2: more epochs for 3.
+    X, y = X * 12, np.tile(y, 12)
+    params = dict(n_features=2**12, learning_rate_init=1e-3, random_state=0)
+    three = TextClassifier(**params).fit(X, y)
+    two = TextClassifier(**params).fit(X, np.where(y == "food", "a", "b"))
+    assert three.classifier_.max_iter == _auto_schedule(4800, "auto", 1e-3, 3)[0]
+    assert two.classifier_.max_iter == _auto_schedule(4800, "auto", 1e-3, 2)[0]
+    assert three.classifier_.max_iter > two.classifier_.max_iter
 
 
 def test_learning_rate_attribute(corpus):
@@ -517,3 +563,34 @@ def test_character_ngrams_without_a_token_pattern_warning(corpus):
     with pytest.warns(UserWarning, match="token_pattern"), warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf.fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "text, tokens",
+    [
+        (
+            "@user LOL!!! this is #SoGood :) :-( <3 ... 😂😂👍",
+            "@ user lol !!! this is # sogood :) :-( <3 ... 😂 😂 👍",
+        ),
+        ("Is it? Costs $5.99 at 10:30, “really”!", "is it ? costs 5 99 at 10 30 really !"),
+        (
+            "From: me@host.edu\nSubject: Re: http://a.b/c :-)\n> quoted -- text",
+            "from me host edu subject re http a b c :-) quoted text",
+        ),
+        ("isn't n't", "isn t n t"),
+    ],
+)
+def test_default_tokens(text, tokens):
+    analyzer = TextClassifier().fit(["a", "b"], [0, 1]).vectorizer_.build_tokenizer()
+    assert analyzer(text.lower()) == tokens.split()
+
+
+def test_default_tokens_reach_the_features():
+    # Hashtags, emoticons and emoji are features: texts that differ only there
+    # are told apart, with scikit-learn's own hashing of the same tokens.
+    X = ["so #blessed :)", "so blessed :(", "so blessed 😂", "so blessed"] * 10
+    y = [0, 1, 2, 3] * 10
+    clf = TextClassifier(n_features=2**12, random_state=0).fit(X, y)
+    assert clf.score(X, y) == 1.0
+    Xt = clf.vectorizer_.transform(X[:4])
+    assert len({tuple(row.indices) for row in Xt}) == 4

@@ -224,13 +224,23 @@ def text_schedule_table(path):
     ):
         epochs, rate = _auto_schedule(n, "auto", "auto")
         fixed_epochs, _ = _auto_schedule(n, "auto", 1e-3)
+        epochs20, rate20 = _auto_schedule(n, "auto", "auto", 20)
         label = f"{n:,}" + (f" ({name})" if name else "")
-        rows.append([label, str(epochs), f"{rate:.2g}", str(fixed_epochs)])
+        rows.append(
+            [
+                label,
+                str(epochs),
+                f"{rate:.2g}",
+                str(fixed_epochs),
+                f"{epochs20}, {rate20:.2g}",
+            ]
+        )
     header = [
         "training documents",
-        "epochs",
-        "learning rate",
-        "epochs if learning_rate_init is set",
+        "epochs (2 classes)",
+        "learning rate (2 classes)",
+        "epochs if learning_rate_init is set (2 classes)",
+        "epochs, learning rate (20 classes)",
     ]
     path.write_text("\n".join(_list_table(header, rows)), encoding="utf-8")
 
