@@ -572,7 +572,10 @@ def test_character_ngrams_without_a_token_pattern_warning(corpus):
             "@user LOL!!! this is #SoGood :) :-( <3 ... 😂😂👍",
             "@ user lol !!! this is # sogood :) :-( <3 ... 😂 😂 👍",
         ),
-        ("Is it? Costs $5.99 at 10:30, “really”!", "is it ? costs 5 99 at 10 30 really !"),
+        (
+            "Is it? Costs $5.99 at 10:30, “really”!",
+            "is it ? costs 5 99 at 10 30 really !",
+        ),
         (
             "From: me@host.edu\nSubject: Re: http://a.b/c :-)\n> quoted -- text",
             "from me host edu subject re http a b c :-) quoted text",
