@@ -43,6 +43,8 @@ METHOD_COLOURS = {
     "omikuji": "C2",
     "fastText, defaults": "C1",
     "fastText, tuned": "C3",
+    "fastText, epoch 10, lr 0.5": "C6",
+    "TextClassifier, previous defaults": "C9",
     "tf-idf + MLPClassifier": "C4",
     "tf-idf + SGDClassifier": "C2",
     "tf-idf + LogisticRegression": "C5",
@@ -444,7 +446,16 @@ def xmc_mulan(record, path, out):
 def text_accuracy(record, path, out):
     """Accuracy and fit time per data set: TextClassifier, fastText, sklearn."""
     datasets = record["datasets"]
-    names = {"sst2": "SST-2", "20newsgroups": "20 Newsgroups", "trec": "TREC"}
+    names = {
+        "sst2": "SST-2",
+        "20newsgroups": "20 Newsgroups",
+        "trec": "TREC",
+        "sms": "SMS spam",
+        "tweet_offensive": "offensive",
+        "tweet_hate": "hate",
+        "tweet_emotion": "emotion",
+        "tweet_irony": "irony",
+    }
     methods = []
     for d in datasets.values():
         for r in d["rows"]:
@@ -452,7 +463,7 @@ def text_accuracy(record, path, out):
                 methods.append(r["method"])
     x = np.arange(len(datasets))
     width = 0.8 / len(methods)
-    fig, (ax_acc, ax_time) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_acc, ax_time) = plt.subplots(2, 1, figsize=(10, 7))
     for i, method in enumerate(methods):
         rows = [_rows_by_method(d).get(method) for d in datasets.values()]
         shift = (i - (len(methods) - 1) / 2) * width
@@ -486,10 +497,11 @@ def text_accuracy(record, path, out):
         title="Fit time, raw text to model (median)",
     )
     handles, texts = ax_acc.get_legend_handles_labels()
-    fig.legend(handles, texts, loc="lower center", ncol=len(methods), frameon=False)
+    ncol = min(4, len(methods))
+    fig.legend(handles, texts, loc="lower center", ncol=ncol, frameon=False)
     for ax in (ax_acc, ax_time):
         ax.grid(True, axis="y", alpha=0.3)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.03 * -(-len(methods) // ncol), 1, 1))
     _save(fig, out / "bench_text.png")
 
     lines = _provenance(record, path)
