@@ -473,7 +473,7 @@ def text_accuracy(record, path, out):
                 (0, 0) if r is None else (a - r["accuracy_min"], r["accuracy_max"] - a)
                 for r, a in zip(rows, acc)
             ]
-        ).T
+        ).T.clip(min=0)  # a mean of equal fits can round past its min or max
         colour = METHOD_COLOURS.get(method, None)
         ax_acc.bar(x + shift, acc, width, yerr=err, label=method, color=colour)
         fit = [np.nan if r is None else r["fit_s"] for r in rows]
