@@ -29,7 +29,7 @@ def is_label_lists(y):
     if any(isinstance(e, (set, frozenset)) for e in y):
         return True
     lengths = {len(e) for e in y}
-    if len(lengths) > 1:
+    if len(lengths) > 1 or lengths == {0}:  # rows of no column: empty label sets
         return True
     try:
         arr = np.asarray(y)
@@ -114,6 +114,8 @@ class Targets:
                 Y = mlb.fit_transform(y)
             if classes is not None and caught:
                 raise ValueError(f"y has labels not in classes: {caught[0].message}")
+            if Y.shape[1] == 0:
+                raise ValueError("y holds no label: every label set is empty.")
             targets = cls(mlb.classes_, "multilabel-indicator", sparse_output=True)
             return (targets, *_csr_labels(Y))
         if sp.issparse(y) or is_indicator(y):

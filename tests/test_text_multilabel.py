@@ -106,6 +106,12 @@ def test_empty_label_sets_train_and_score_zero():
     assert precision_at_k([Y[i] for i in others], top[others], k=1) > 0.9
 
 
+def test_all_empty_label_sets_raise_a_clear_error():
+    X, _ = make_documents(20)
+    with pytest.raises(ValueError, match="every label set is empty"):
+        TextClassifier(**FAST).fit(X, [[] for _ in X])
+
+
 def test_metrics_take_one_label_per_sample():
     # A 1-D sequence of labels: one label each, a str not read as characters.
     y_pred = [["ab", "x"], ["a", "b"]]
