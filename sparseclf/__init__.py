@@ -5,7 +5,8 @@
 from sparseclf._lsh import DWTAHash, LSHTables, SimHash
 from sparseclf._mlp import SparseMLPClassifier
 from sparseclf._persistence import load, save
-from sparseclf._text import TOKEN_PATTERN, TextClassifier
+from sparseclf._text import TextClassifier
+from sparseclf._text_defaults import TOKEN_PATTERN
 
 __version__ = "0.1.0.dev0"
 

@@ -3,12 +3,10 @@
 """TextClassifier: hashed n-grams of raw strings fed to a SparseMLPClassifier."""
 
 import inspect
-import math
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
@@ -22,24 +20,14 @@ from sparseclf._hashing import (
     make_hashing_vectorizer,
 )
 from sparseclf._mlp import SparseMLPClassifier
+from sparseclf._text_defaults import (
+    _AUTO_LR,
+    TOKEN_PATTERN,
+    _auto_schedule,
+    _n_classes,
+)
 from sparseclf._text_predict import hashed_features
 
-# The default token_pattern: a word or number; else, at a character that is
-# neither a word character nor a space (a lookahead that lets the regex skip
-# the other alternatives elsewhere: tokenizing 2.3x faster, the same tokens),
-# a "#" or "@" that opens a hashtag or mention, as a token of its own (so
-# "#happy" gives "#", "happy" and the bigram "# happy"); a run of "!", "?" or
-# "." ("!!!", "?!", "..."), or a lone "!" or "?"; an emoticon (":)", ";-p",
-# ":'(", "<3"); one emoji or other symbol, each a token (any character that is
-# neither a word character, a space, ASCII punctuation, general punctuation
-# such as curly quotes, nor an emoji's variation selector).
-TOKEN_PATTERN = (
-    r"(?u)\w+"
-    r"|(?=[^\w\s])(?:(?<!\w)[#@](?=\w)"
-    r"|[!?.]{2,}|[!?]"
-    r"|(?<![\w:;=])[:;=][-'^o]?[()\[\]dDpPoO/\\|*3@$]+(?![\w)(])|<[/\\]?3+"
-    r"|[^\w\s!-/:-@\[-`{-~\u2000-\u206f\ufe00-\ufe0f])"
-)
 _MLP_PARAMS = SparseMLPClassifier._get_param_names()
 # The parameters of the HashingVectorizer that TextClassifier builds.
 _TEXT_PARAMS = (
@@ -55,62 +43,6 @@ _TEXT_PARAMS = (
     "norm",
     "alternate_sign",
 )
-# max_iter="auto" without early stopping: epochs that show the network about
-# _AUTO_DOCUMENTS documents for two classes, times sqrt(n_classes / 2) for more
-# (each class's output row learns from its own share of the documents; the
-# hidden layer they share needs no more), at least 1 epoch, at most
-# _AUTO_MAX_EPOCHS. With learning_rate_init="auto" too, at most
-# _AUTO_SCALED_EPOCHS epochs, the rate raised from _AUTO_LR to keep the distance
-# (epochs x rate: Adam moves a weight by about the rate per step), up to
-# _AUTO_MAX_LR (then more epochs). With early stopping, the held-out score
-# decides: "auto" is then _AUTO_MAX_EPOCHS at _AUTO_LR.
-_AUTO_DOCUMENTS = 2**16
-_AUTO_MAX_EPOCHS = 50
-_AUTO_LR = 3e-3
-_AUTO_MAX_LR = 1e-2
-_AUTO_SCALED_EPOCHS = 6
-
-
-def _auto_schedule(
-    n_samples, max_iter, learning_rate_init, n_classes=2, early_stopping=False
-):
-    """Epochs and learning rate of a fit on ``n_samples`` documents."""
-    if early_stopping:
-        if max_iter == "auto":
-            max_iter = _AUTO_MAX_EPOCHS
-        if learning_rate_init == "auto":
-            learning_rate_init = _AUTO_LR
-        return max_iter, learning_rate_init
-    documents = _AUTO_DOCUMENTS * math.sqrt(max(1.0, n_classes / 2))
-    budget = documents / n_samples  # epochs at _AUTO_LR
-    if learning_rate_init != "auto":
-        if max_iter == "auto":
-            max_iter = min(_AUTO_MAX_EPOCHS, max(1, round(budget)))
-        return max_iter, learning_rate_init
-    epochs = max_iter
-    if max_iter == "auto":
-        epochs = min(_AUTO_SCALED_EPOCHS, max(1, round(budget)))
-    rate = _AUTO_LR * max(1.0, budget / epochs)
-    if rate > _AUTO_MAX_LR:
-        rate = _AUTO_MAX_LR
-        if max_iter == "auto":
-            epochs = min(_AUTO_MAX_EPOCHS, round(budget * _AUTO_LR / _AUTO_MAX_LR))
-    return epochs, rate
-
-
-def _n_classes(y):
-    """The number of classes (or labels) in the targets ``y``; 2 for targets
-    that are not understood (the network then raises its own error)."""
-    try:
-        if sp.issparse(y) or getattr(y, "ndim", 1) == 2:
-            return max(2, y.shape[1])  # an indicator matrix
-        y = list(y) if not hasattr(y, "__len__") else y
-        first = next(iter(y), None)
-        if isinstance(first, (list, tuple, set, frozenset, np.ndarray)):
-            return max(2, len(set().union(*map(frozenset, y))))
-        return max(2, len(np.unique(np.asarray(y))))
-    except (TypeError, ValueError):
-        return 2
 
 
 def _features(vectorizer, X):
