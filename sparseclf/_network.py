@@ -75,6 +75,12 @@ class Network:
             math.sqrt(6.0 / (fan_in + fan_out))
             for fan_in, fan_out in zip(sizes[:-1], sizes[1:])
         ]
+        # A wide output layer's Glorot bound shrinks with its width (0.0077 for
+        # 10**5 outputs of 128 inputs): its logits and the gradients they send
+        # back start near zero, and the first epochs learn little. At least
+        # 1 / sqrt(fan_in) then, PyTorch's default; the same Glorot bound for
+        # up to 5 * fan_in outputs.
+        bounds[-1] = max(bounds[-1], 1.0 / math.sqrt(sizes[-2]))
         for k, bound in enumerate(bounds):
             if k > 0:  # the first layer's rows are drawn as features come
                 self.weights.append(self._glorot((sizes[k], sizes[k + 1]), bound))

@@ -88,6 +88,15 @@ def test_one_shard_is_a_partial_fit_loop(client, data, multilabel):
 def test_two_workers_data_stays_and_result_loads_elsewhere(client, data, tmp_path):
     X, Y, y = data
     Xd, Yd = _dask(X[:2500], Y[:2500], 625)
+    # Half the blocks on each worker (the scheduler alone may put them all on
+    # the first free one when the machine is busy).
+    workers = sorted(client.scheduler_info()["workers"])
+    halves = [
+        client.persist([Xd[part], Yd[part]], workers=[worker])
+        for part, worker in zip((slice(0, 1250), slice(1250, None)), workers)
+    ]
+    Xd = da.concatenate([Xh for Xh, _ in halves])
+    Yd = da.concatenate([Yh for _, Yh in halves])
     Xd, Yd = client.persist([Xd, Yd])
     distributed.wait([Xd, Yd])
     blocks = distributed.futures_of(Xd)
