@@ -177,7 +177,7 @@ CONFIGS = {
         probe_batches=8,
         curve=True,
         ablation=True,
-        torch_time_s=150,
+        torch_time_s=120,
     ),
     "words-100k": dict(
         kind="words",
@@ -188,7 +188,7 @@ CONFIGS = {
         probe_batches=3,
         curve=True,
         ablation=True,
-        torch_time_s=100,
+        torch_time_s=80,
     ),
 }
 QUICK = {
