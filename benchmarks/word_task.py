@@ -32,7 +32,7 @@ deterministically from ``seed``. Every choice:
 * **Targets.** One sample per sentence (``samples_per_sentence=1``; more draw
   distinct positions of the same sentence): a position drawn uniformly among
   the sentence's in-vocabulary tokens. Targets therefore follow the words'
-  token frequencies (skewed: "the" is about 6% of them). Sentences without an
+  token frequencies (skewed: "the" is about 5% of them). Sentences without an
   in-vocabulary token give no sample.
 * **Inputs.** The sentence with the target replaced by the marker ``<w>``
   (so bigrams say what stands left and right of the gap), hashed by
