@@ -50,11 +50,12 @@ The dense torch MLP: ``nn.EmbeddingBag(d, 128, mode="sum")`` fed with the CSR
 values as ``per_sample_weights``, plus a bias, ReLU, ``nn.Linear(128,
 n_labels)``; full softmax cross-entropy against soft targets (a sample's target
 mass spread evenly over its labels, as sparseclf trains); weights initialised
-Glorot-uniform as in sparseclf. Four optimiser set-ups are timed on a few
-batches and the fastest trains: ``Adam(fused=True)`` or ``Adam(foreach=True)``
-over all parameters (dense embedding gradient), or ``SparseAdam`` for a
-``sparse=True`` embedding plus fused / foreach ``Adam`` for the rest (lazy Adam
-on the embedding, as sparseclf does).
+Glorot-uniform as in sparseclf (the output layer's bound at least
+``1 / sqrt(128)``, as sparseclf's since 466024a). Four optimiser set-ups are
+timed on a few batches and the fastest trains: ``Adam(fused=True)`` or
+``Adam(foreach=True)`` over all parameters (dense embedding gradient), or
+``SparseAdam`` for a ``sparse=True`` embedding plus fused / foreach ``Adam``
+for the rest (lazy Adam on the embedding, as sparseclf does).
 
 Run it from outside the source tree, with sparseclf, torch (a CPU build is
 enough) and, optionally, omikuji installed::
@@ -476,12 +477,15 @@ def _torch_model(n_features, n_labels, sparse):
             self.emb = nn.EmbeddingBag(n_features, HIDDEN, mode="sum", sparse=sparse)
             self.bias = nn.Parameter(torch.empty(HIDDEN))
             self.out = nn.Linear(HIDDEN, n_labels)
-            # Glorot uniform weights and biases, as sparseclf initialises.
+            # Glorot uniform weights and biases, as sparseclf initialises (its
+            # output layer's bound at least 1 / sqrt(fan_in)).
             for w, b, fan_in, fan_out in [
                 (self.emb.weight, self.bias, n_features, HIDDEN),
                 (self.out.weight, self.out.bias, HIDDEN, n_labels),
             ]:
                 bound = (6.0 / (fan_in + fan_out)) ** 0.5
+                if fan_out == n_labels:
+                    bound = max(bound, fan_in**-0.5)
                 nn.init.uniform_(w, -bound, bound)
                 nn.init.uniform_(b, -bound, bound)
 
