@@ -433,11 +433,18 @@ def xmc_mulan(record, path, out):
         "labels predicted for every sample.",
         "",
     ]
+    return lines + _config_tables(
+        configs, "omikuji's train time includes reading its file."
+    )
+
+
+def _config_tables(configs, note):
+    """A caption and a table of each bench_xmc configuration."""
+    lines = []
     for name, c in configs.items():
         lines += [
             f"**{name}**: {c['n_labels']:,} labels, {c['n_train']:,} training / "
-            f"{c['n_test']:,} test samples, {c['epochs']} epochs. omikuji's "
-            "train time includes reading its file.",
+            f"{c['n_test']:,} test samples, {c['epochs']} epochs. {note}",
             "",
         ]
         lines += _list_table(XMC_HEADER, _xmc_rows(c))
@@ -544,16 +551,8 @@ def text_accuracy(record, path, out):
 # Results file -> the function drawing its figure and table.
 def xmc_words(record, path, out):
     """The word-prediction task: a table per configuration, no figure."""
-    lines = _provenance(record, path)
-    for name, c in record["configs"].items():
-        lines += [
-            f"**{name}**: {c['n_labels']:,} labels, {c['n_train']:,} training / "
-            f"{c['n_test']:,} test samples, {c['epochs']} epochs (torch: the part "
-            "of an epoch its time box allowed).",
-            "",
-        ]
-        lines += _list_table(XMC_HEADER, _xmc_rows(c))
-    return lines
+    note = "torch: the part of an epoch its time box allowed."
+    return _provenance(record, path) + _config_tables(record["configs"], note)
 
 
 RESULTS = {
