@@ -159,35 +159,21 @@ def hashing_transform(vectorizer, X, norm=True, analyzer=None):
     n = len(X)
     if n == 0:
         raise ValueError("Cannot vectorize empty sequence.")
-    analyze, ngrams = analyzer or hashing_analyzer(vectorizer)
-    n_features = vectorizer.n_features
-    parts = []
-    for s in range(0, n, _CHUNK):
-        docs = [analyze(doc) for doc in X[s : s + _CHUNK]]
-        part = _hash_chunk(docs, n_features, *ngrams)
-        if part is None:
-            # Tokens other than str (a callable analyzer's bytes, or a first
-            # document analyzed into one string): scikit-learn's own path, with
-            # its own checks and errors.
-            if not norm:
-                vectorizer = copy.copy(vectorizer)  # stateless
-                vectorizer.norm = None
-            return vectorizer.transform(X)
-        parts.append(part)
-    indices, negative, counts = (np.concatenate(a) for a in zip(*parts))
-    values = np.ones(indices.shape[0], dtype=vectorizer.dtype)
-    if vectorizer.alternate_sign:
-        values[negative] = -1
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    if indptr[-1] <= np.iinfo(np.int32).max:  # FeatureHasher's index dtypes
-        indptr = indptr.astype(np.int32)
-    else:
-        indices = indices.astype(np.int64)
+    counts = hashed_counts(analyzer or hashing_analyzer(vectorizer), vectorizer, X)
+    if counts is None:
+        # Tokens other than str (a callable analyzer's bytes, or a first
+        # document analyzed into one string): scikit-learn's own path, with
+        # its own checks and errors.
+        if not norm:
+            vectorizer = copy.copy(vectorizer)  # stateless
+            vectorizer.norm = None
+        return vectorizer.transform(X)
+    indices, sums, indptr = index_dtypes(*counts)
     Xt = sp.csr_matrix(
-        (values, indices, indptr), shape=(n, n_features), dtype=vectorizer.dtype
+        (sums.astype(vectorizer.dtype), indices, indptr),
+        shape=(n, vectorizer.n_features),
+        dtype=vectorizer.dtype,
     )
-    Xt.sum_duplicates()
     if vectorizer.binary:
         Xt.data.fill(1)
     if not norm or vectorizer.norm is None:
@@ -203,22 +189,39 @@ def hashing_transform(vectorizer, X, norm=True, analyzer=None):
     return Xt
 
 
-def _hash_chunk(docs, n_features, min_n, max_n):
-    """``FeatureHasher``'s columns of the ``min_n``- to ``max_n``-grams of the
-    token lists ``docs``, which ones are negative, and each document's count.
+def hashed_counts(analyzer, vectorizer, X):
+    """``(indices, sums, indptr)`` of the hashed n-gram counts of documents
+    ``X`` (see :func:`hash_rows`), chunk by chunk; None where the analyzer's
+    tokens are not str.
 
-    None when a document is a string rather than a list of tokens, or a token is
-    not a str.
+    ``analyzer`` is ``hashing_analyzer(vectorizer)``.
     """
-    tokens = _kernel_tokens(docs)
-    if tokens is None:
-        return None
-    h, per_doc = _murmur.ngram_hashes(*tokens, min_n, max_n)
-    h = h.view(np.int32)
-    # FeatureHasher's mapping: column |h| mod n_features (|-2**31| = 2**31),
-    # value -1 where h < 0 with alternate_sign, else 1.
-    columns = np.abs(h.astype(np.int64)) % n_features
-    return columns.astype(np.int32), h < 0, per_doc
+    analyze, ngrams = analyzer
+    n_features, sign = vectorizer.n_features, vectorizer.alternate_sign
+    parts = []
+    for s in range(0, len(X), _CHUNK):
+        docs = [analyze(doc) for doc in X[s : s + _CHUNK]]
+        part = hash_rows(docs, n_features, *ngrams, sign)
+        if part is None:
+            return None
+        parts.append(part)
+    if len(parts) == 1:
+        return parts[0]
+    offsets = np.cumsum([0] + [p[2][-1] for p in parts[:-1]])
+    return (
+        np.concatenate([p[0] for p in parts]),
+        np.concatenate([p[1] for p in parts]),
+        np.concatenate([[0]] + [p[2][1:] + o for p, o in zip(parts, offsets)]),
+    )
+
+
+def index_dtypes(indices, data, indptr):
+    """The arrays with ``FeatureHasher``'s index dtypes: int32 while the
+    non-zeros fit, else int64 indices (scikit-learn's in-place normalizations
+    take indices and indptr of one dtype)."""
+    if indptr[-1] <= np.iinfo(np.int32).max:
+        return indices, data, indptr.astype(np.int32)
+    return indices.astype(np.int64), data, indptr
 
 
 def hash_rows(docs, n_features, min_n, max_n, alternate_sign):

@@ -31,12 +31,12 @@ from sklearn.utils.sparsefuncs_fast import (
     inplace_csr_row_normalize_l2,
 )
 
-from sparseclf._csr import _INT32_MAX, RowBlock
+from sparseclf._csr import RowBlock
 from sparseclf._hashing import (
-    _CHUNK,
     _signed_sublinear,
-    hash_rows,
+    hashed_counts,
     hashing_analyzer,
+    index_dtypes,
     signed_log,
 )
 
@@ -144,25 +144,11 @@ class _Entry:
     def rows(self, X):
         """The features of documents ``X``: a float32 ``RowBlock``, or None
         where the analyzer's tokens are not str."""
-        analyze, ngrams = self.analyzer
         hasher = self.hasher
-        n_features, alternate_sign = hasher.n_features, hasher.alternate_sign
-        parts = []
-        for s in range(0, len(X), _CHUNK):
-            docs = [analyze(doc) for doc in X[s : s + _CHUNK]]
-            part = hash_rows(docs, n_features, *ngrams, alternate_sign)
-            if part is None:
-                return None
-            parts.append(part)
-        if len(parts) == 1:
-            indices, data, indptr = parts[0]
-        else:
-            indices = np.concatenate([p[0] for p in parts])
-            data = np.concatenate([p[1] for p in parts])
-            offsets = np.cumsum([0] + [p[2][-1] for p in parts[:-1]])
-            indptr = np.concatenate(
-                [[0]] + [p[2][1:] + o for p, o in zip(parts, offsets)]
-            )
+        counts = hashed_counts(self.analyzer, hasher, X)
+        if counts is None:
+            return None
+        indices, data, indptr = counts
         # The values of HashingVectorizer.transform: counts in its dtype, then
         # binary, the sublinear_tf pipeline's steps and the norm, by the same
         # functions.
@@ -175,12 +161,8 @@ class _Entry:
                 data, indices = data[nonzero], indices[nonzero]
                 indptr = np.concatenate([[0], np.cumsum(nonzero)])[indptr]
             data = signed_log(data)
-        # The in-place normalizations take indices and indptr of one dtype.
-        if indptr[-1] <= _INT32_MAX:
-            indptr = indptr.astype(np.int32)
-        else:
-            indices = indices.astype(np.int64)
-        rows = RowBlock.of_arrays(data, indices, indptr, (len(X), n_features))
+        indices, data, indptr = index_dtypes(indices, data, indptr)
+        rows = RowBlock.of_arrays(data, indices, indptr, (len(X), hasher.n_features))
         if self.norm is not None:
             _NORMALIZE[self.norm](rows)
         if data.dtype != np.float32:
