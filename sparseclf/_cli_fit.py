@@ -257,6 +257,19 @@ def _train(args, model, data, validation):
         )
 
 
+def epoch_bar(total, epoch, n_epochs, unit):
+    r"""A tqdm bar on stderr for one epoch of ``total`` ``unit``\ s."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=f"epoch {epoch}/{n_epochs}",
+        unit=unit,
+        leave=False,
+        file=sys.stderr,
+    )
+
+
 def _on_terminal():
     """Whether a progress bar can be shown (standard error is a terminal)."""
     return sys.stderr.isatty()
@@ -293,16 +306,8 @@ class _Progress:
         self.epoch_start = now
 
     def _advance(self, info):
-        from tqdm import tqdm
-
         if self.bar is None:
-            self.bar = tqdm(
-                total=info.n_batches,
-                desc=f"epoch {info.epoch}/{info.n_epochs}",
-                unit="batch",
-                leave=False,
-                file=sys.stderr,
-            )
+            self.bar = epoch_bar(info.n_batches, info.epoch, info.n_epochs, "batch")
         self.bar.set_postfix_str(f"loss {info.loss:.4f}", refresh=False)
         self.bar.update(1)
         if info.batch == info.n_batches:

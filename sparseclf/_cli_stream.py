@@ -8,7 +8,6 @@ shuffle buffer and trains on each batch with ``partial_fit``.
 """
 
 import copy
-import sys
 import time
 
 import numpy as np
@@ -207,14 +206,8 @@ class _Progress:
         if not self.show_bar:
             return
         if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=self.n_samples,
-                desc=f"epoch {1 + self.done}/{self.n_epochs}",
-                unit="sample",
-                leave=False,
-                file=sys.stderr,
+            self.bar = _cli_fit.epoch_bar(
+                self.n_samples, 1 + self.done, self.n_epochs, "sample"
             )
         self.bar.update(rows)
 
