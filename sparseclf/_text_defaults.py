@@ -8,6 +8,8 @@ import math
 import numpy as np
 import scipy.sparse as sp
 
+from sparseclf._targets import is_indicator, is_label_lists
+
 # The default token_pattern: a word or number; else, at a character that is
 # neither a word character nor a space (a lookahead that lets the regex skip
 # the other alternatives elsewhere: tokenizing 2.3x faster, the same tokens),
@@ -68,15 +70,14 @@ def _auto_schedule(
 
 
 def _n_classes(y):
-    """The number of classes (or labels) in the targets ``y``; 2 for targets
-    that are not understood (the network then raises its own error)."""
+    """The number of classes (or labels) in the targets ``y``, at least 2; 2
+    for targets that are not understood (the network then raises its own
+    error)."""
     try:
-        if sp.issparse(y) or getattr(y, "ndim", 1) == 2:
-            return max(2, y.shape[1])  # an indicator matrix
-        y = list(y) if not hasattr(y, "__len__") else y
-        first = next(iter(y), None)
-        if isinstance(first, (list, tuple, set, frozenset, np.ndarray)):
+        if is_label_lists(y):
             return max(2, len(set().union(*map(frozenset, y))))
+        if sp.issparse(y) or is_indicator(y):
+            return max(2, np.shape(y)[1])
         return max(2, len(np.unique(np.asarray(y))))
     except (TypeError, ValueError):
         return 2
