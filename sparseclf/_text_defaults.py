@@ -12,7 +12,7 @@ from sparseclf._targets import is_indicator, is_label_lists
 
 # The default token_pattern: a word or number; else, at a character that is
 # neither a word character nor a space (a lookahead that lets the regex skip
-# the other alternatives elsewhere: tokenizing 2.3x faster, the same tokens),
+# the other alternatives elsewhere; the same tokens, see benchmarks/README.md),
 # a "#" or "@" that opens a hashtag or mention, as a token of its own (so
 # "#happy" gives "#", "happy" and the bigram "# happy"); a run of "!", "?" or
 # "." ("!!!", "?!", "..."), or a lone "!" or "?"; an emoticon (":)", ";-p",
