@@ -50,8 +50,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     scoring high for the average sample, and labels drawn by training
     frequency, their logits corrected by the log of their chance of being
     drawn, so the softmax over the set estimates the full one). Only active
-    output rows and the input rows of the sample's features are updated (lazy
-    Adam). Up to 1,000 classes (with ``"auto"``) train densely.
+    output rows and the input rows of the sample's features are updated; an
+    input row first takes the Adam steps it missed since it was last touched,
+    as dense Adam would have. Up to 1,000 classes (with ``"auto"``) train densely.
 
     Multi-class targets are 1-D; multi-label targets are a 2-D indicator matrix
     (dense or scipy sparse) or a list of label sets. Multi-label training spreads

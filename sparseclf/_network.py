@@ -24,6 +24,10 @@ _output_layer = load("_output_layer")
 
 _ONE = np.float32(1)
 
+# Whether first-layer rows take the Adam steps they missed when next touched
+# (see ``_input_layer.input_step``). False only to measure what it changes.
+_CATCH_UP = True
+
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
 
@@ -103,6 +107,8 @@ class Network:
         self.m_b = [np.zeros_like(b) for b in self.biases]
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
+        # The step at which each first-layer row was last updated (0: never).
+        self.last_step = np.zeros(1, dtype=np.int64)
         self._by_feature = None
 
     def _glorot(self, shape, bound, out=None):
@@ -151,6 +157,9 @@ class Network:
                 grown = np.zeros((cap, arrays[0].shape[1]), dtype=np.float32)
                 grown[:start] = arrays[0][:start]
                 arrays[0] = grown
+            grown = np.zeros(cap, dtype=np.int64)
+            grown[:start] = self.last_step[:start]
+            self.last_step = grown
         W = self.weights[0][start:stop]
         self._glorot(W.shape, self._bound0, out=W)
         self.rows[new] = np.arange(start, stop, dtype=np.int32)
@@ -212,8 +221,10 @@ class Network:
         options = writing_options()
         if options is not None and not options["optimizer_state"]:
             # Inference only: no moments (see ``sparseclf.save``).
-            for name in ("m_w", "v_w", "m_b", "v_b"):
+            for name in ("m_w", "v_w", "m_b", "v_b", "last_step"):
                 state[name] = None
+        elif state["last_step"] is not None:
+            state["last_step"] = state["last_step"][: self.n_rows]
         names = [n for n in ("weights", "m_w", "v_w") if state[n] is not None]
         for name in names:
             state[name] = list(state[name])
@@ -246,6 +257,11 @@ class Network:
         if state["m_w"] is not None:
             for name in ("m_w", "v_w"):
                 state[name][0] = np.ascontiguousarray(state[name][0])
+            # Files written before rows kept their last step: none is behind.
+            n_rows = state["weights"][0].shape[0]
+            if state.get("last_step") is None:
+                state["last_step"] = np.full(n_rows, state["step"], dtype=np.int64)
+            state["last_step"] = np.ascontiguousarray(state["last_step"])
         self.__dict__.update(state)
 
     @property
@@ -460,6 +476,8 @@ class Network:
             self.weights[0],
             self.m_w[0],
             self.v_w[0],
+            self.last_step if _CATCH_UP else np.zeros_like(self.last_step),
+            self.step,
             self.biases[0],
             self.m_b[0],
             self.v_b[0],

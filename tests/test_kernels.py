@@ -149,7 +149,9 @@ def input_step_args(rng):
     W, _, mW, vW, _, _ = adam_state(rng, 20, 8)
     b, _, mb, vb, _, _ = adam_state(rng, 8, 1)  # the bias: one per hidden unit
     b, mb, vb = b[:, 0].copy(), mb[:, 0].copy(), vb[:, 0].copy()
-    return (data, keys, indptr, dH, H, np.float32(1.25), W, mW, vW, b, mb, vb)
+    # Rows never updated (0), updated at the last step (9), and behind.
+    last = rng.choice([0, 1, 5, 9], size=20).astype(np.int64)
+    return (data, keys, indptr, dH, H, np.float32(1.25), W, mW, vW, last, 10, b, mb, vb)
 
 
 def own_sets(rng, n, m, n_out, pool):

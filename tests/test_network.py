@@ -390,12 +390,31 @@ def test_pickle_keeps_trained_rows_and_training_goes_on_alike():
         np.testing.assert_array_equal(a, b)
         assert b.flags.c_contiguous and b.dtype == np.float32
     assert back.step == net.step and not hasattr(back, "_touched")
+    assert net.last_step[: net.n_rows].max() == net.step  # rows were updated
+    np.testing.assert_array_equal(back.last_step, net.last_step[: net.n_rows])
     # The same next step, new features (drawn from the pickled generator) too.
     X2 = sp.random(n, d, density=0.004, format="csr", random_state=rng)
     X2 = X2.astype(np.float32)
     np.testing.assert_array_equal(train(net, X2), train(back, X2))
     for a, b in zip(by_feature(net) + net.biases, by_feature(back) + back.biases):
         np.testing.assert_array_equal(a, b)
+
+
+def test_pickle_without_last_steps_loads_with_no_row_behind():
+    # Files written before rows kept their last step: no catch-up is invented.
+    rng = np.random.RandomState(0)
+    net = Network(50, [4], 30, rng)
+    X = sp.random(8, 50, density=0.1, format="csr", random_state=rng, dtype=np.float32)
+    lab_ptr = np.arange(9, dtype=np.int64)
+    labels = rng.randint(0, 30, 8).astype(np.int32)
+    for _ in range(3):
+        dense_step(net, X, lab_ptr, labels, 1e-2)
+    state = net.__getstate__()
+    del state["last_step"]
+    back = Network.__new__(Network)
+    back.__setstate__(state)
+    assert back.last_step.shape == (net.n_rows,)
+    assert (back.last_step == net.step).all()
 
 
 def numpy_sampled_loss(X, lab_ptr, labels, weights, biases, pool):
@@ -554,3 +573,76 @@ def test_threads_give_identical_steps():
     np.testing.assert_array_equal(results[0][0], results[1][0])
     for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
         np.testing.assert_array_equal(a, b)
+
+
+def dense_adam_constants(t, lr, beta1=BETA1, beta2=BETA2, eps=EPS):
+    bc1, bc2 = 1 - beta1**t, np.sqrt(1 - beta2**t)
+    return lr * bc2 / bc1, eps * bc2
+
+
+@pytest.mark.parametrize("skipped", [1, 7, 300])
+def test_first_layer_rows_catch_up_the_steps_they_missed(skipped):
+    # A row last updated at step t0 and touched again at t0 + skipped + 1 ends
+    # where dense Adam puts it: ``skipped`` zero-gradient steps, then the step
+    # with its gradient (float64 NumPy, each step with its own constants).
+    from sparseclf._kernels import load
+
+    rng = np.random.RandomState(0)
+    hidden, lr, t0 = 8, 1e-2, 5000
+    step_now = t0 + skipped + 1
+    W = rng.standard_normal((2, hidden)).astype(np.float32)
+    m = (rng.standard_normal((2, hidden)) * 1e-2).astype(np.float32)
+    v = (rng.random_sample((2, hidden)) * 1e-4 + 1e-6).astype(np.float32)
+    want_w, want_m, want_v = (a[1].astype(np.float64) for a in (W, m, v))
+    g = np.zeros(hidden)
+    for t in range(t0 + 1, step_now + 1):
+        if t == step_now:
+            g = rng.standard_normal(hidden) * 1e-2
+        lr_t, eps_t = dense_adam_constants(t, lr)
+        want_m = BETA1 * want_m + (1 - BETA1) * g
+        want_v = BETA2 * want_v + (1 - BETA2) * g * g
+        want_w = want_w - lr_t * want_m / (np.sqrt(want_v) + eps_t)
+    # One sample with feature (row) 1 at value 1 and pre-activation gradient g.
+    data = np.ones(1, np.float32)
+    keys = np.array([1 << 32], dtype=np.int64)
+    indptr = np.array([0, 1], dtype=np.int64)
+    dH = g.astype(np.float32)[None, :]
+    H = np.ones((1, hidden), np.float32)
+    last = np.array([0, t0], dtype=np.int64)
+    b, mb, vb = (np.zeros(hidden, np.float32) for _ in range(3))
+    lr_t, eps_t = dense_adam_constants(step_now, lr)
+    constants = (np.float32(c) for c in (lr_t, BETA1, BETA2, eps_t))
+    w_before = W.copy()
+    load("_input_layer").input_step(
+        data, keys, indptr, dH, H, np.float32(1), W, m, v, last, step_now,
+        b, mb, vb, *constants, 1,
+    )  # fmt: skip
+    assert last[1] == step_now and last[0] == 0
+    np.testing.assert_array_equal(W[0], w_before[0])  # untouched row
+    moved = want_w - w_before[1]
+    np.testing.assert_allclose(W[1] - w_before[1], moved, rtol=2e-3, atol=1e-7)
+    np.testing.assert_allclose(m[1], want_m, rtol=1e-4, atol=1e-9)
+    np.testing.assert_allclose(v[1], want_v, rtol=1e-4, atol=1e-12)
+
+
+def test_catch_up_stays_bounded_when_beta1_squared_exceeds_beta2():
+    # With beta1**2 >= beta2 the geometric sum of beta1 / sqrt(beta2) diverges;
+    # the catch-up then leaves the v decay out and moves at most
+    # lr_t * m / (sqrt(v) + eps) * beta1 / (1 - beta1).
+    from sparseclf._kernels import load
+
+    hidden = 4
+    W = np.zeros((2, hidden), np.float32)
+    m = np.full((2, hidden), 1e-2, np.float32)
+    v = np.full((2, hidden), 1e-4, np.float32)
+    last = np.array([0, 1], dtype=np.int64)
+    zeros = np.zeros((1, hidden), np.float32)
+    load("_input_layer").input_step(
+        np.ones(1, np.float32), np.array([1 << 32], dtype=np.int64),
+        np.array([0, 1], dtype=np.int64), zeros, zeros, np.float32(1), W, m, v,
+        last, 10**6, *(np.zeros(hidden, np.float32) for _ in range(3)),
+        np.float32(1e-3), np.float32(0.9), np.float32(0.5), np.float32(1e-8), 1,
+    )  # fmt: skip
+    assert np.isfinite(W).all()
+    bound = 1e-3 * 1e-2 / 1e-2 * 0.9 / 0.1
+    assert 0 < -W[1, 0] <= bound * 1.001

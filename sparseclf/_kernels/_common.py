@@ -6,6 +6,8 @@ Not a kernel module itself: nothing here is exported, and it is compiled only
 as part of the modules that import it.
 """
 
+import math
+
 import numpy as np
 
 # 2**31 - 1: the modulus of the seeded hashes and Park-Miller draws.
@@ -58,6 +60,38 @@ def adam_row(w, m, v, g, lr_t, beta1, beta2, eps_t):
         m[k] = mk
         v[k] = vk
         w[k] -= (lr * mk) * np.reciprocal(np.sqrt(vk) + ep)
+
+
+def catch_up_row(w, m, v, skipped, lr_t, beta1, beta2, eps_t):
+    """Apply to the row ``w`` the ``skipped`` Adam steps it missed with a zero
+    gradient, as dense Adam takes them: the moments decay (``m`` by
+    ``beta1**skipped``, ``v`` by ``beta2**skipped``) and the momentum keeps
+    moving the weights.
+
+    Step ``s`` after the row's last update moves it by ``lr_t * beta1**s * m /
+    (beta2**(s/2) * sqrt(v) + eps_t)``; with ``eps_t`` taken as scaling like
+    ``sqrt(v)`` and the current step's bias corrections, the sum over the
+    skipped steps is ``lr_t * m / (sqrt(v) + eps_t)`` times the geometric sum
+    of ``r = beta1 / sqrt(beta2)``. For ``r >= 1`` (``beta1**2 >= beta2``)
+    that sum grows without bound where the true one (``eps_t`` then weighs in)
+    does not: the ``v`` decay is left out of it then.
+    """
+    b1 = float(beta1)
+    b2 = float(beta2)
+    r = b1 / math.sqrt(b2) if b2 > 0 else 2.0
+    if r >= 1.0:
+        r = b1
+    total = r * (1.0 - r**skipped) / (1.0 - r) if r > 0 else 0.0
+    s = np.float32(float(lr_t) * total)
+    d1 = np.float32(b1**skipped)
+    d2 = np.float32(b2**skipped)
+    ep = np.float32(eps_t)
+    for k in range(w.shape[0]):
+        mk = m[k]
+        vk = v[k]
+        w[k] -= (s * mk) * np.reciprocal(np.sqrt(vk) + ep)
+        m[k] = mk * d1
+        v[k] = vk * d2
 
 
 def adam_scalar(w, m, v, j, g, lr_t, beta1, beta2, eps_t):

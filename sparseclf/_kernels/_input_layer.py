@@ -7,13 +7,14 @@ weight rows. Both kernels are race-free, so results do not depend on the number
 of threads: the forward pass writes only its own sample's row, and the update
 gives each touched weight row to one thread, which sums that row's gradient
 over the batch and applies Adam to it at once. Only the rows the batch touches
-are read or written ("lazy" Adam, as PyTorch's SparseAdam: the bias correction
-uses the global step).
+are read or written. Unlike PyTorch's SparseAdam ("lazy" Adam), a row that
+missed steps first takes them as dense Adam would have, with a zero gradient
+(``catch_up_row``), so that training learns as much per step as dense Adam.
 """
 
 import numpy as np
 
-from ._common import adam_row, mix32
+from ._common import adam_row, catch_up_row, mix32
 
 
 # pythran export input_forward(float32[:], int32[:], int64[:], float32[:, :] order(C), float32[:], uint32, int, float32, int)
@@ -49,7 +50,7 @@ def input_forward(data, indices, indptr, W, b, seed, cut, scale, n_threads):
     return out
 
 
-# pythran export input_step(float32[:], int64[:], int64[:], float32[:, :] order(C), float32[:, :] order(C), float32, float32[:, :] order(C), float32[:, :] order(C), float32[:, :] order(C), float32[:], float32[:], float32[:], float32, float32, float32, float32, int)
+# pythran export input_step(float32[:], int64[:], int64[:], float32[:, :] order(C), float32[:, :] order(C), float32, float32[:, :] order(C), float32[:, :] order(C), float32[:, :] order(C), int64[:], int64, float32[:], float32[:], float32[:], float32, float32, float32, float32, int)
 def input_step(
     data,
     keys,
@@ -60,6 +61,8 @@ def input_step(
     W,
     mW,
     vW,
+    last,
+    step,
     b,
     mb,
     vb,
@@ -79,7 +82,8 @@ def input_step(
     ``H > 0``, else 0, is the gradient at its pre-activation: row ``j`` of
     ``W`` gets gradient ``sum_i X[i, j] * dpre[i]``, the bias ``b`` gets
     ``sum_i dpre[i]`` (Adam on it too; see ``adam_row`` for ``lr_t`` and
-    ``eps_t``).
+    ``eps_t``). ``last[j]`` is the step at which row ``j`` was last updated
+    (0: never), set to ``step`` here; the steps in between are caught up.
 
     Returns a sum of the weights read ahead, a value of no use but to keep the
     compiler from dropping those reads.
@@ -143,5 +147,9 @@ def input_step(
                 r = rows[p]
                 for k in range(hidden):
                     g[k] += x * dpre[r, k]
+            skipped = step - last[j] - 1
+            if skipped > 0 and last[j] > 0:
+                catch_up_row(W[j], mW[j], vW[j], skipped, lr_t, beta1, beta2, eps_t)
+            last[j] = step
             adam_row(W[j], mW[j], vW[j], g, lr_t, beta1, beta2, eps_t)
     return np.sum(ahead)
