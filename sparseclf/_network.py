@@ -24,9 +24,6 @@ _output_layer = load("_output_layer")
 
 _ONE = np.float32(1)
 
-# Whether first-layer rows take the Adam steps they missed when next touched
-# (see ``_input_layer.input_step``). False only to measure what it changes.
-_CATCH_UP = True
 
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
@@ -68,6 +65,11 @@ class Network:
         Seeds the weights' generator.
     """
 
+    # False: a first-layer row takes the Adam steps it missed since it was last
+    # touched before its own (see ``_input_layer.input_step``); True: it skips
+    # them, as PyTorch's SparseAdam.
+    lazy_adam = True
+
     def __init__(self, n_features, hidden, n_outputs, rng):
         sizes = [n_features, *hidden, n_outputs]
         self.weights, self.biases = [], []
@@ -107,7 +109,8 @@ class Network:
         self.m_b = [np.zeros_like(b) for b in self.biases]
         self.v_b = [np.zeros_like(b) for b in self.biases]
         self.step = 0
-        # The step at which each first-layer row was last updated (0: never).
+        # The step at which each first-layer row was last updated (0: never,
+        # or only lazily).
         self.last_step = np.zeros(1, dtype=np.int64)
         self._by_feature = None
 
@@ -476,8 +479,8 @@ class Network:
             self.weights[0],
             self.m_w[0],
             self.v_w[0],
-            self.last_step if _CATCH_UP else np.zeros_like(self.last_step),
-            self.step,
+            self.last_step,
+            0 if self.lazy_adam else self.step,  # step 0: nothing to catch up
             self.biases[0],
             self.m_b[0],
             self.v_b[0],
