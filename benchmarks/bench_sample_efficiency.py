@@ -6,8 +6,8 @@ Data: a topic generator unlike ``make_extreme_classification``. Each label owns
 ``--topic-words`` feature ids (drawn at random) with Zipf-skewed weights
 (exponent 1); label frequencies follow Zipf ``--label-zipf`` (0.9); a sample
 of its label has 8 to 25 words, each from the label's topic words with
-probability 0.5, else a noise word drawn by Zipf 1.1 over the 100,000
-features; rows are L2-normalised counts. 65,000 samples: the first 60,000
+probability ``--topic-share`` (0.5), else a noise word drawn by Zipf 1.1 over
+the 100,000 features; rows are L2-normalised counts. 65,000 samples: the first 60,000
 train, the last 5,000 test (labels unseen in training count as misses).
 
 Methods, each in its own process, one after the other, the same network
@@ -19,6 +19,8 @@ epoch:
   1,000 labels), one ``partial_fit`` per epoch;
 - ``sparseclf-dense``: the same with ``output_sparsity=1.0`` (every output
   neuron active: no sampling, dense Adam on the output layer);
+- ``sparseclf-catchup``: the defaults with ``lazy_adam=False`` (a first-layer
+  row takes the Adam steps it missed when next touched, as dense Adam);
 - ``torch``: ``torch.nn.Linear`` layers, the first multiplied by a sparse
   batch, ``torch.optim.Adam`` on everything (dense Adam: a first-layer row
   keeps moving with its momentum after its feature is gone);
@@ -46,7 +48,9 @@ import scipy.sparse as sp
 N_TRAIN, N_TEST, N_FEATURES, HIDDEN, BATCH = 60_000, 5_000, 100_000, 128, 256
 
 
-def make_topics(n_samples, n_labels, *, topic_words=20, label_zipf=0.9, seed=0):
+def make_topics(
+    n_samples, n_labels, *, topic_words=20, label_zipf=0.9, topic_share=0.5, seed=0
+):
     """``(X, y)``: L2-normalised CSR word counts and one label per sample."""
     rng = np.random.default_rng(seed)
     p = 1.0 / np.arange(1, n_labels + 1) ** label_zipf
@@ -58,7 +62,7 @@ def make_topics(n_samples, n_labels, *, topic_words=20, label_zipf=0.9, seed=0):
     y = label_of_rank[rng.choice(n_labels, size=n_samples, p=p / p.sum())]
     lengths = rng.integers(8, 26, size=n_samples)
     row = np.repeat(np.arange(n_samples), lengths)
-    topic = rng.random(row.size) < 0.5
+    topic = rng.random(row.size) < topic_share
     col = np.empty(row.size, dtype=np.int64)
     which = rng.choice(topic_words, size=topic.sum(), p=weights / weights.sum())
     col[topic] = words[y[row[topic]], which]
@@ -73,8 +77,10 @@ def make_topics(n_samples, n_labels, *, topic_words=20, label_zipf=0.9, seed=0):
     return (sp.diags(1 / norms) @ X).tocsr().astype(np.float32), y
 
 
-def run_sparseclf(data, epochs, lr, dense):
-    from sparseclf import SparseMLPClassifier
+def run_sparseclf(data, epochs, lr, dense, catch_up=False):
+    from sparseclf import SparseMLPClassifier, _network
+
+    _network.Network.lazy_adam = not catch_up
 
     X_tr, y_tr, X_te, y_te = data
     clf = SparseMLPClassifier(
@@ -150,11 +156,24 @@ def run_torch(data, epochs, lr, lazy):
     return curve
 
 
-def child(method, n_labels, epochs, lr):
-    X, y = make_topics(N_TRAIN + N_TEST, n_labels)
+def child(method, args):
+    X, y = make_topics(
+        N_TRAIN + N_TEST,
+        args.labels,
+        topic_words=args.topic_words,
+        label_zipf=args.label_zipf,
+        topic_share=args.topic_share,
+    )
     data = X[:N_TRAIN], y[:N_TRAIN], X[N_TRAIN:], y[N_TRAIN:]
+    epochs, lr = args.epochs, args.lr
     if method.startswith("sparseclf"):
-        return run_sparseclf(data, epochs, lr, dense=method == "sparseclf-dense")
+        return run_sparseclf(
+            data,
+            epochs,
+            lr,
+            dense=method == "sparseclf-dense",
+            catch_up=method == "sparseclf-catchup",
+        )
     return run_torch(data, epochs, lr, lazy=method == "torch-lazy")
 
 
@@ -163,18 +182,24 @@ def main():
     parser.add_argument("--labels", type=int, default=10_000)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--topic-words", type=int, default=20)
+    parser.add_argument("--label-zipf", type=float, default=0.9)
+    parser.add_argument("--topic-share", type=float, default=0.5)
     parser.add_argument(
-        "--methods", default="sparseclf,sparseclf-dense,torch,torch-lazy"
+        "--methods",
+        default="sparseclf,sparseclf-catchup,sparseclf-dense,torch,torch-lazy",
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        curve = child(args.child, args.labels, args.epochs, args.lr)
+        curve = child(args.child, args)
         print(json.dumps(curve))
         return
     print(
         f"{args.labels:,} labels, {N_TRAIN:,} training / {N_TEST:,} test samples, "
-        f"lr {args.lr:g}, load average {os.getloadavg()[0]:.1f}\n"
+        f"lr {args.lr:g}, {args.topic_words} topic words, label Zipf "
+        f"{args.label_zipf:g}, topic share {args.topic_share:g}, "
+        f"load average {os.getloadavg()[0]:.1f}\n"
     )
     head = " | ".join(f"epoch {e + 1}: P@1, train s" for e in range(args.epochs))
     print(f"| method | {head} |")
@@ -191,6 +216,12 @@ def main():
             str(args.epochs),
             "--lr",
             str(args.lr),
+            "--topic-words",
+            str(args.topic_words),
+            "--label-zipf",
+            str(args.label_zipf),
+            "--topic-share",
+            str(args.topic_share),
         ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
         curve = json.loads(proc.stdout.strip().splitlines()[-1])
