@@ -277,8 +277,10 @@ def apply(clf, merged, base=None, n_threads=1):
     """Set replica ``clf`` to the merge ``merged`` of changes from ``base``,
     its state at the last merge (None for an absolute merge: a first round).
 
-    The output sampler's tables are rebuilt from the merged layer. The
-    replica's Adam moments stay its own.
+    The output sampler's tables follow the merged layer (rebuilt now if its
+    training reads them, else marked out of date: see
+    ``OutputSampler.weights_changed``). The replica's Adam moments stay its
+    own.
     """
     model = _network(clf)
     net, sampler, targets = model.network, model.sampler, model.targets
@@ -320,4 +322,4 @@ def apply(clf, merged, base=None, n_threads=1):
         sampler.negative_cdf = cdf / cdf[-1]
         sampler.hub_mean = merged.hub_mean
         sampler.hub_wait = 0  # pick the hubs of the merged layer at the next step
-        sampler.rebuild(net.weights[-1], n_threads)
+        sampler.weights_changed(net.weights[-1], n_threads)

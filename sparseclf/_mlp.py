@@ -1,6 +1,6 @@
 # Authors: The sparseclf developers
 # SPDX-License-Identifier: BSD-3-Clause
-"""SparseMLPClassifier: an MLP whose wide output layer trains on LSH-sampled neurons."""
+"""SparseMLPClassifier: an MLP whose wide output layer trains on sampled neurons."""
 
 import functools
 from numbers import Integral, Real
@@ -40,16 +40,17 @@ def _checks_X(method):
 
 
 class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
-    """Multi-layer perceptron with an LSH-sampled sparse output layer (SLIDE/BOLT).
+    """Multi-layer perceptron with a sampled sparse output layer (SLIDE/BOLT).
 
     Input (dense or sparse) -> ReLU hidden layers -> ``n_classes`` outputs. For a
     wide output layer, each training sample computes and updates only an *active
-    set* of ``output_sparsity * n_classes`` output neurons: its labels, the
+    set* of ``output_sparsity * n_classes`` output neurons: its labels and
+    negatives shared by the batch (the "hub" neurons scoring high for the
+    average sample, and labels drawn by training frequency, their logits
+    corrected by the log of their chance of being drawn, so the softmax over
+    the set estimates the full one), and with ``output_sampler="lsh"`` the
     neurons sharing an LSH bucket with its last hidden activation (at most a
-    quarter of the set), and negatives shared by the batch (the "hub" neurons
-    scoring high for the average sample, and labels drawn by training
-    frequency, their logits corrected by the log of their chance of being
-    drawn, so the softmax over the set estimates the full one). Only active
+    quarter of the set), as SLIDE trains. Only active
     output rows and the input rows of the sample's features are updated; an
     input row first takes the Adam steps it missed since it was last touched,
     as dense Adam would have. Up to 1,000 classes (with ``"auto"``) train densely.
@@ -71,6 +72,22 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     output_sparsity : "auto" or float in (0, 1], default="auto"
         Fraction of output neurons active per training sample. ``"auto"``: 1.0 up
         to 1,000 outputs; above, ``max(0.005 * n, min(n, 500)) / n``.
+    output_sampler : {"auto", "lsh", "frequency"}, default="auto"
+        What fills a sampled output layer's active sets beside the labels.
+        ``"lsh"``: up to a quarter of each set are the neurons sharing an LSH
+        bucket with the sample's last hidden activation (hard negatives, as in
+        SLIDE), the rest the batch's shared negatives; the hash tables are
+        rebuilt from the changing weights on the ``rebuild_interval``
+        schedule. ``"frequency"``: all of it is the batch's shared negatives;
+        no hash table is built or rebuilt while training. Per-sample
+        candidates make each batch update many more distinct output rows, so
+        ``"lsh"`` trains several times slower per epoch, for a precision gain
+        the benchmarks found small. After ``"frequency"`` training,
+        ``predict_topk(exact=False)`` builds the tables from the final
+        weights at its first call. ``"auto"``: ``"frequency"`` (the
+        measurements are in the user guide, "How the sampled output layer
+        works"). The sampler in use is ``output_sampler_``. Not used when the
+        output layer trains densely.
     hash_family : {"dwta", "simhash"}, default="dwta"
         LSH family of the output layer.
     n_tables : "auto" or int, default="auto"
@@ -85,7 +102,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         candidates, an eighth of the active size.
     rebuild_interval : int, default=50
         Batches before the first rebuild of the hash tables from the current
-        output weights.
+        output weights (only ``output_sampler="lsh"`` rebuilds them while
+        training).
     rebuild_growth : float, default=1.1
         Each rebuild multiplies the interval to the next by this factor (SLIDE's
         exponentially decaying schedule).
@@ -170,8 +188,13 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         Output neurons computed per training sample.
     hash_params_ : dict or None
         The LSH settings in use (None when training densely).
+    output_sampler_ : {"lsh", "frequency"} or None
+        What ``output_sampler`` trained the last epochs with (None when
+        training densely).
     n_rebuilds_ : int
-        Hash table rebuilds so far.
+        Hash table builds in training so far, the first included: 0 when
+        training with ``output_sampler="frequency"`` (the build of
+        ``predict_topk(exact=False)`` is not counted).
 
     See Also
     --------
@@ -181,7 +204,8 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     Prediction is exact: all output neurons are scored, in blocks of bounded
-    memory. ``predict_topk(X, k, exact=False)`` scores only the LSH candidates.
+    memory. ``predict_topk(X, k, exact=False)`` scores only the LSH candidates,
+    whichever sampler trained the model.
 
     References
     ----------
@@ -208,6 +232,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Real, 0, 1, closed="right"),
         ],
+        "output_sampler": [StrOptions({"auto", "lsh", "frequency"})],
         "hash_family": [StrOptions({"dwta", "simhash"})],
         "n_tables": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "hashes_per_table": [
@@ -245,6 +270,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         *,
         dropout=0.0,
         output_sparsity="auto",
+        output_sampler="auto",
         hash_family="dwta",
         n_tables="auto",
         hashes_per_table="auto",
@@ -272,6 +298,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.output_sparsity = output_sparsity
+        self.output_sampler = output_sampler
         self.hash_family = hash_family
         self.n_tables = n_tables
         self.hashes_per_table = hashes_per_table
@@ -594,7 +621,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         hidden activation) are scored, which is faster for very wide outputs but
         may miss classes. Each row scores ``max(k, active_size_)`` neurons: its
         candidates, completed by the hub neurons (those scoring high for the
-        mean training activation), then by the lowest-numbered neurons.
+        mean training activation), then by the lowest-numbered neurons. After
+        training with ``output_sampler="frequency"``, the first such call
+        builds the hash tables from the output weights.
 
         Parameters
         ----------

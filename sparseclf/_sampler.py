@@ -3,12 +3,13 @@
 """Which output neurons each training step computes: the output sampler.
 
 A wide output layer trains, per sample, on an *active set*: its labels, the
-neurons sharing an LSH bucket with its last hidden activation, and negatives
-shared by the batch (hub neurons and neurons drawn by label frequency, their
-logits corrected by log Q). :class:`OutputSampler` owns all of it: the active
-size, the hash functions and tables and their rebuild schedule, the hubs and
-the label counts. :class:`DenseOutputs` is the same interface for an output
-layer that trains densely.
+neurons sharing an LSH bucket with its last hidden activation (with
+``output_sampler="lsh"``), and negatives shared by the batch (hub neurons and
+neurons drawn by label frequency, their logits corrected by log Q).
+:class:`OutputSampler` owns all of it: the active size, the hash functions
+and tables and their rebuild schedule, the hubs and the label counts.
+:class:`DenseOutputs` is the same interface for an output layer that trains
+densely.
 """
 
 import math
@@ -27,11 +28,15 @@ _DENSE_MAX_OUTPUTS = 1000
 _AUTO_SPARSITY = 0.005
 _AUTO_MIN_ACTIVE = 500
 _AUTO_TABLES = 24
-# LSH candidates take at most this fraction of the active set (half of that on
-# average); the rest is the batch's drawn negatives. Hard negatives alone bias
-# the softmax, and the shared negatives are one BLAS product where candidates
-# are gathered row by row (benchmarks/README.md has the measurements).
+# With output_sampler="lsh", LSH candidates take at most this fraction of the
+# active set (half of that on average); the rest is the batch's drawn
+# negatives. Hard negatives alone bias the softmax, and the shared negatives
+# are one BLAS product where candidates are gathered row by row
+# (benchmarks/README.md has the measurements). The tables are sized for it
+# whichever sampler trains: predict_topk(exact=False) reads them.
 _MAX_CAND_FRACTION = 0.25
+# What output_sampler="auto" trains with (benchmarks/README.md, "output_sampler").
+_AUTO_OUTPUT_SAMPLER = "frequency"
 # Every batch's negatives include the neurons scoring highest against the mean
 # hidden activation, recomputed every _HUB_EVERY batches (one GEMV): such "hub"
 # neurons are rarely LSH candidates (DWTA ignores the offset all activations
@@ -52,6 +57,7 @@ SamplerSettings = namedtuple(
         "rebuild_interval",
         "rebuild_growth",
         "rehash_every",
+        "output_sampler",
     ],
 )
 SamplerSettings.__doc__ = "The estimator's parameters that shape the sampler."
@@ -76,6 +82,16 @@ def active_size(output_sparsity, n_outputs):
     else:
         m = max(2, math.ceil(output_sparsity * n_outputs))
     return min(m, n_outputs)
+
+
+def training_sampler(output_sampler):
+    """What ``output_sampler`` trains with: ``"lsh"`` or ``"frequency"``."""
+    return _AUTO_OUTPUT_SAMPLER if output_sampler == "auto" else output_sampler
+
+
+def candidate_fraction(output_sampler):
+    """The most of a training active set that LSH candidates may take."""
+    return _MAX_CAND_FRACTION if training_sampler(output_sampler) == "lsh" else 0.0
 
 
 def make_sampler(settings, W, rng, n_threads):
@@ -135,10 +151,15 @@ class DenseOutputs:
     def after_step(self, W, rng, n_threads):
         """Nothing to rebuild."""
 
-    def rebuild(self, W, n_threads):
+    def weights_changed(self, W, n_threads):
         """Nothing to rebuild."""
 
-    def candidates(self, H, k, n_threads):
+    @property
+    def output_sampler(self):
+        """None: nothing is sampled."""
+        return None
+
+    def candidates(self, H, W, k, n_threads):
         raise ValueError(
             "exact=False needs a sparse output layer (the model trained "
             "densely: active_size_ == n_classes)."
@@ -172,8 +193,12 @@ class OutputSampler:
         self.active_size = active_size
         self.hash_params = self._hash_params(settings, active_size, W.shape[0])
         self.n_rebuilds = 0
+        # The hash functions are drawn whichever sampler trains, so the random
+        # stream after them is the same, and prediction never draws.
         self._new_hash_functions(W.shape[1], rng)
-        self.rebuild(W, n_threads)
+        self.stale = True  # the tables do not hold the current weights
+        if self.max_candidates():
+            self.rebuild(W, n_threads)
         self.next_rebuild = settings.rebuild_interval
         self.interval = float(settings.rebuild_interval)
         self.label_counts = np.zeros(self.n_outputs)
@@ -186,7 +211,8 @@ class OutputSampler:
         L = _AUTO_TABLES if settings.n_tables == "auto" else settings.n_tables
         base = 8 if settings.hash_family == "dwta" else 2
         # LSH candidates fill about an eighth of the active set (at most a quarter:
-        # the rest is the drawn negatives the logQ correction needs).
+        # the rest is the drawn negatives the logQ correction needs). The same
+        # tables serve predict_topk(exact=False) after any sampler's training.
         c = max(1, round(m * _MAX_CAND_FRACTION / 2))
         if settings.hashes_per_table == "auto":
             # Expected candidates ~ L * n_out / base**K: pick K to make that ~c.
@@ -218,22 +244,51 @@ class OutputSampler:
             p["range_pow"],
             random_state=rng.randint(_PRIME),
         )
-        self.tables = LSHTables(
+        self.tables_seed = rng.randint(_PRIME)
+        self.tables = self._empty_tables()
+
+    def _empty_tables(self):
+        p = self.hash_params
+        return LSHTables(
             p["n_tables"],
             p["range_pow"],
             capacity=p["bucket_capacity"],
-            random_state=rng.randint(_PRIME),
+            random_state=self.tables_seed,
         )
 
+    @property
+    def output_sampler(self):
+        """What trains the layer now: ``"lsh"`` or ``"frequency"``."""
+        return training_sampler(self.settings.output_sampler)
+
+    def max_candidates(self):
+        """The most LSH candidates of a training sample's active set."""
+        return int(self.active_size * candidate_fraction(self.settings.output_sampler))
+
     def rebuild(self, W, n_threads):
-        """Rebuild the tables from the output layer ``W``."""
+        """Rebuild the tables from the output layer ``W`` (a training build,
+        counted in ``n_rebuilds``)."""
         self.tables.build(self.family.hash(W, n_threads), n_threads)
         self.n_rebuilds += 1
+        self.stale = False
+
+    def weights_changed(self, W, n_threads):
+        """The output layer ``W`` changed outside the training steps (best
+        weights restored, a merge): the tables follow it now if training reads
+        them, else when prediction first needs them."""
+        if self.max_candidates():
+            self.rebuild(W, n_threads)
+        else:
+            self.stale = True
 
     def after_step(self, W, rng, n_threads):
         """Count a step; rebuild the tables when the schedule says so (every
         ``rehash_every`` rebuilds with new hash functions), each interval
-        ``rebuild_growth`` times the last."""
+        ``rebuild_growth`` times the last. Without LSH candidates the tables
+        are not touched, only marked out of date."""
+        if not self.max_candidates():
+            self.stale = True
+            return
         self.next_rebuild -= 1
         if self.next_rebuild > 0:
             return
@@ -270,12 +325,14 @@ class OutputSampler:
         n_out = self.n_outputs
         n_pos = np.diff(lab_ptr)
         max_pos = int(n_pos.max(initial=0))
-        max_cand = int(self.active_size * _MAX_CAND_FRACTION)
+        max_cand = self.max_candidates()
         # Room for a negative beside every sample's labels.
         size = min(n_out, max(self.active_size - max_cand, max_pos + 1))
         pool, pool_offset = self._negatives(H_last, W, b, size, rng)
         tables = buckets = None
         if max_cand > 0:
+            if self.stale:  # trained without candidates until now
+                self.rebuild(W, n_threads)
             tables, buckets = self.tables, self.family.hash(H_last, n_threads)
         m = min(n_out, max(1, max_pos + max_cand))
         own, n_own = _own_sets(
@@ -326,18 +383,20 @@ class OutputSampler:
         cdf = self.negative_cdf
         return cdf[ids] - np.where(ids > 0, cdf[ids - 1], 0.0)
 
-    def candidates(self, H, k, n_threads):
-        """Each row's LSH candidates, (n, max(k, active_size)) int32.
+    def candidates(self, H, W, k, n_threads):
+        """Each row's LSH candidates in the tables of output layer ``W``,
+        (n, max(k, active_size)) int32.
 
         Rows short of candidates are completed with the hubs, then in order:
         prediction draws no random numbers.
         """
+        tables = self._prediction_tables(W, n_threads)
         buckets = self.family.hash(H, n_threads)
         n = H.shape[0]
         m = max(k, self.active_size)
         fill = np.concatenate([self.hubs, np.setdiff1d(np.arange(m), self.hubs)])
         active, _ = active_sets(
-            self.tables,
+            tables,
             buckets,
             np.zeros(n + 1, dtype=np.int64),
             np.empty(0, np.int32),
@@ -348,3 +407,19 @@ class OutputSampler:
             n_threads,
         )
         return active
+
+    def _prediction_tables(self, W, n_threads):
+        """The tables, built from ``W`` first if they are out of date (after
+        training without LSH candidates).
+
+        The build is not counted in ``n_rebuilds``, draws from the tables' own
+        seed (the same tables for the same weights, however often built), and
+        fills a new object that replaces the old one in one assignment: a
+        prediction running beside it in another thread reads whole tables.
+        """
+        if not self.stale:
+            return self.tables
+        tables = self._empty_tables().build(self.family.hash(W, n_threads), n_threads)
+        self.tables = tables
+        self.stale = False
+        return tables

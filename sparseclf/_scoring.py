@@ -165,7 +165,7 @@ def exact_topk(network, H64, k):
 
 def lsh_topk(network, sampler, H64, k, n_threads):
     """Top-k among each row's LSH candidates (float32 scores)."""
-    active = sampler.candidates(H64, k, n_threads)
+    active = sampler.candidates(H64, network.weights[-1], k, n_threads)
     Z = network.active_logits(H64.astype(np.float32), active, n_threads)
     pos, scores = topk(Z, k)
     return np.take_along_axis(active, pos, axis=1).astype(np.int64), scores

@@ -117,8 +117,8 @@ class TextClassifier(ClassifierMixin, BaseEstimator):
         Fraction of the hidden units zeroed at random in each training step,
         as in :class:`~sparseclf.SparseMLPClassifier` (whose default is 0):
         it keeps the network from memorising overlapping training phrases.
-    output_sparsity, hash_family, n_tables, hashes_per_table, bucket_capacity, \
-rebuild_interval, rebuild_growth, rehash_every
+    output_sparsity, output_sampler, hash_family, n_tables, hashes_per_table, \
+bucket_capacity, rebuild_interval, rebuild_growth, rehash_every
         The sparse output layer's settings, as in
         :class:`~sparseclf.SparseMLPClassifier` (only used above 1,000 classes
         with the default ``output_sparsity="auto"``).
@@ -239,6 +239,7 @@ random_state, verbose, callback
         hidden_layer_sizes=(64,),
         dropout=0.6,
         output_sparsity="auto",
+        output_sampler="auto",
         hash_family="dwta",
         n_tables="auto",
         hashes_per_table="auto",
@@ -278,6 +279,7 @@ random_state, verbose, callback
         self.hidden_layer_sizes = hidden_layer_sizes
         self.dropout = dropout
         self.output_sparsity = output_sparsity
+        self.output_sampler = output_sampler
         self.hash_family = hash_family
         self.n_tables = n_tables
         self.hashes_per_table = hashes_per_table

@@ -142,6 +142,7 @@ class Model:
             "target_type_": targets.type,
             "active_size_": sampler.active_size,
             "hash_params_": sampler.hash_params,
+            "output_sampler_": sampler.output_sampler,
             "n_rebuilds_": sampler.n_rebuilds,
             "n_iter_": trainer.n_iter,
             "t_": trainer.t,
@@ -258,7 +259,7 @@ class Trainer:
             raise TrainingDiverged
         if best_state is not None:
             network.restore(best_state)
-            sampler.rebuild(network.weights[-1], n_threads)
+            sampler.weights_changed(network.weights[-1], n_threads)
 
     def _epoch(self, network, sampler, X, lab_ptr, labels, epochs, settings, n_threads):
         rng = self.rng

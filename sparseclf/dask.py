@@ -64,13 +64,15 @@ def train(
     their Adam moments, and the label counts of the output sampler (summed).
     A row trained by several replicas gets the sum of their changes (or their
     mean, see ``combine``) and the mean of their moments. A replica whose
-    output layer changed in the merge rebuilds its LSH tables. Only changed
-    rows travel.
+    output layer changed in the merge rebuilds its LSH tables if it trains
+    with them (``output_sampler="lsh"``). Only changed rows travel.
 
     With one worker and ``shuffle=False`` the model is the one a plain loop of
     ``partial_fit`` calls on the same blocks of ``sync_every * batch_size``
     rows gives, bit for bit (weights, biases, Adam moments, label counts); its
-    LSH tables are rebuilt from the final weights at the end.
+    LSH tables are rebuilt from the final weights at the end (with
+    ``output_sampler="frequency"``, at the first
+    ``predict_topk(exact=False)``).
 
     Parameters
     ----------
@@ -314,7 +316,7 @@ def _finish(final, estimator, random_state):
     """Make the final replica whole and hand its state to ``estimator``."""
     model = _network(final)
     network, sampler = model.network, model.sampler
-    sampler.rebuild(network.weights[-1], 1)
+    sampler.weights_changed(network.weights[-1], 1)
     if getattr(sampler, "hub_mean", None) is not None:
         sampler.pick_hubs(network.weights[-1], network.biases[-1])
     _attributes(final)

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """SparseMLPClassifier: learning, multi-label, API conventions and bad input."""
 
+import io
 import pickle
 import warnings
 
@@ -15,9 +16,13 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MaxAbsScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
-from sparseclf import SparseMLPClassifier, _scoring
+import sparseclf
+from sparseclf import SparseMLPClassifier, TextClassifier, _scoring
+from sparseclf._lsh import DWTAHash, LSHTables
 from sparseclf._network import Network
+from sparseclf._sampler import training_sampler
 from sparseclf._training import Trainer
 from sparseclf.datasets import make_extreme_classification
 from sparseclf.metrics import ndcg_at_k, precision_at_k, recall_at_k
@@ -25,7 +30,9 @@ from sparseclf.metrics import ndcg_at_k, precision_at_k, recall_at_k
 
 def test_wide_multiclass_learns_with_sparse_output(wide_separable):
     X, y = wide_separable()
-    clf = SparseMLPClassifier(max_iter=15, learning_rate_init=5e-3, random_state=0)
+    clf = SparseMLPClassifier(
+        max_iter=15, learning_rate_init=5e-3, output_sampler="lsh", random_state=0
+    )
     with pytest.warns(ConvergenceWarning):  # ConvergenceWarning: max_iter reached
         clf.fit(X, y)
     assert clf.active_size_ == 500  # "auto" for 1,500 outputs: sparse training
@@ -565,3 +572,154 @@ def test_divergence_raises_and_leaves_no_model():
         clf.fit(X, y)
     with pytest.raises(NotFittedError):
         clf.predict(X)
+
+
+def _spy(monkeypatch, owner, name, record):
+    """Call ``record(*args)`` before each call of ``owner.name``."""
+    func = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        record(*args)
+        return func(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+
+
+@pytest.mark.parametrize("output_sampler", ["auto", "lsh", "frequency"])
+def test_each_output_sampler_learns_and_predicts(wide_separable, output_sampler):
+    X, y = wide_separable(n_classes=1200, n_samples=2400)
+    clf = SparseMLPClassifier(
+        max_iter=6,
+        learning_rate_init=1e-2,
+        output_sampler=output_sampler,
+        random_state=0,
+    )
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    assert clf.output_sampler_ == training_sampler(output_sampler)
+    assert (clf.n_rebuilds_ > 0) == (clf.output_sampler_ == "lsh")
+    assert clf.hash_params_ is not None  # the tables exact=False reads
+    assert clf.score(X, y) > 0.95
+    exact, _ = clf.predict_topk(X[:500], k=1)
+    approx, _ = clf.predict_topk(X[:500], k=1, exact=False)
+    assert np.mean(approx[:, 0] == y[:500]) > 0.9
+    assert np.mean(approx[:, 0] == exact[:, 0]) > 0.9
+
+
+def test_frequency_sampler_trains_without_hash_tables(monkeypatch, wide_separable):
+    X, y = wide_separable()
+    builds, hashes, candidates = [], [], []
+    _spy(monkeypatch, LSHTables, "build", lambda tables, b, *a: builds.append(b))
+    _spy(monkeypatch, DWTAHash, "hash", lambda family, M, *a: hashes.append(M))
+    _spy(
+        monkeypatch,
+        Network,
+        "train_step",
+        lambda net, Xb, H, own, n_own, n_pos, *a: candidates.append(n_own - n_pos),
+    )
+    params = dict(max_iter=2, rebuild_interval=1, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        lsh = SparseMLPClassifier(output_sampler="lsh", **params).fit(X, y)
+    # The same spies see LSH training hash, build and take candidates.
+    assert len(builds) == lsh.n_rebuilds_ > 2 and len(hashes) > len(builds)
+    assert max(c.max() for c in candidates) > 0
+    builds.clear(), hashes.clear(), candidates.clear()
+    with pytest.warns(ConvergenceWarning):
+        freq = SparseMLPClassifier(output_sampler="frequency", **params).fit(X, y)
+    assert builds == hashes == [] and freq.n_rebuilds_ == 0
+    assert len(candidates) == 24 and all((c == 0).all() for c in candidates)
+    # The first exact=False call builds the tables from the output layer, once.
+    first = freq.predict_topk(X[:50], k=3, exact=False)
+    assert [b.shape[0] for b in builds] == [1500]
+    for a, b in zip(freq.predict_topk(X[:50], k=3, exact=False), first):
+        np.testing.assert_array_equal(a, b)
+    assert len(builds) == 1 and freq.n_rebuilds_ == 0
+
+
+def test_output_sampler_leaves_a_dense_layer_alone():
+    X, y = make_classification(300, 20, n_classes=3, n_informative=6, random_state=0)
+    fits = [
+        SparseMLPClassifier(max_iter=3, output_sampler=s, random_state=0).fit(X, y)
+        for s in ("lsh", "frequency")
+    ]
+    for clf in fits:
+        assert clf.output_sampler_ is None and clf.hash_params_ is None
+    for a, b in zip(fits[0].coefs_, fits[1].coefs_):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_output_sampler_is_validated():
+    X, y = make_classification(50, 5, random_state=0)
+    for clf in (SparseMLPClassifier, TextClassifier):
+        with pytest.raises(InvalidParameterError, match="output_sampler"):
+            clf(output_sampler="slide").fit(
+                X if clf is SparseMLPClassifier else ["a b"] * 50, y
+            )
+
+
+def test_switching_output_sampler_between_fits(monkeypatch, wide_separable):
+    X, y = wide_separable(n_classes=1500, n_samples=3000)
+    clf = SparseMLPClassifier(
+        output_sampler="frequency", rebuild_interval=4, random_state=0
+    )
+    clf.partial_fit(X, y, classes=np.arange(1500))
+    assert clf.output_sampler_ == "frequency" and clf.n_rebuilds_ == 0
+    # The first LSH step builds the tables it needs, then they follow the schedule.
+    clf.set_params(output_sampler="lsh").partial_fit(X, y)
+    assert clf.output_sampler_ == "lsh" and clf.n_rebuilds_ >= 2
+    rebuilds = clf.n_rebuilds_
+    clf.set_params(output_sampler="frequency").partial_fit(X, y)
+    assert clf.n_rebuilds_ == rebuilds
+    # The tables are out of date: exact=False builds them from the final weights.
+    builds = []
+    _spy(monkeypatch, LSHTables, "build", lambda tables, b, *a: builds.append(b))
+    approx, _ = clf.predict_topk(X[:300], k=1, exact=False)
+    assert [b.shape[0] for b in builds] == [1500]
+    assert np.mean(approx[:, 0] == clf.predict(X[:300])) > 0.8
+
+
+@pytest.mark.parametrize("predict_first", [False, True])
+def test_frequency_model_round_trips(monkeypatch, wide_separable, predict_first):
+    X, y = wide_separable(n_classes=1500, n_samples=3000)
+    clf = SparseMLPClassifier(max_iter=2, output_sampler="frequency", random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y)
+    if predict_first:  # the tables built before saving
+        clf.predict_topk(X[:1], k=3, exact=False)
+    copies = []
+    for options in ({}, {"optimizer_state": False}):
+        buffer = io.BytesIO()
+        sparseclf.save(clf, buffer, **options)
+        copies.append(sparseclf.load(io.BytesIO(buffer.getvalue())))
+    copies.append(pickle.loads(pickle.dumps(clf)))
+    builds = []
+    _spy(monkeypatch, LSHTables, "build", lambda tables, b, *a: builds.append(b))
+    expected = clf.predict_topk(X[:50], k=3, exact=False)
+    for restored in copies:
+        assert restored.output_sampler_ == "frequency" and restored.n_rebuilds_ == 0
+        for a, b in zip(restored.predict_topk(X[:50], k=3, exact=False), expected):
+            np.testing.assert_array_equal(a, b)
+    # Built tables were saved with the model; else each builds its own, once.
+    assert len(builds) == (0 if predict_first else 4)
+    # Training goes on identically (the full save and the pickle).
+    clf.partial_fit(X[:512], y[:512])
+    for restored in (copies[0], copies[2]):
+        restored.partial_fit(X[:512], y[:512])
+        for a, b in zip(restored.coefs_, clf.coefs_):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("output_sampler", ["lsh", "frequency"])
+def test_text_classifier_forwards_output_sampler(output_sampler):
+    words = "apple pear sky coal snow fire rain sand".split()
+    docs, y = [f"the {w} is here" for w in words] * 5, words * 5
+    clf = TextClassifier(
+        output_sampler=output_sampler,
+        output_sparsity=0.5,  # 4 of 8 outputs: a sampled layer, one candidate
+        n_features=2**10,
+        max_iter=2,
+        random_state=0,
+    ).fit(docs, y)
+    mlp = clf.classifier_
+    assert mlp.output_sampler == mlp.output_sampler_ == output_sampler
+    assert (mlp.n_rebuilds_ > 0) == (output_sampler == "lsh")

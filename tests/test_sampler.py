@@ -2,17 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The output sampler: active sets, negatives and their correction, tables."""
 
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
 from sparseclf import SparseMLPClassifier
 from sparseclf._lsh import DWTAHash, LSHTables, active_sets
+from sparseclf._merge import Base, apply, merge
 from sparseclf._sampler import (
     DenseOutputs,
     OutputSampler,
     SamplerSettings,
     active_size,
+    candidate_fraction,
     make_sampler,
+    training_sampler,
 )
 
 DEFAULTS = {
@@ -61,7 +67,7 @@ def test_dense_outputs_hold_labels_then_everything():
     np.testing.assert_array_equal(pool, np.arange(40))
     assert offset is None
     with pytest.raises(ValueError, match="exact=False"):
-        sampler.candidates(H, 1, 1)
+        sampler.candidates(H, W, 1, 1)
 
 
 def test_negatives_hold_hubs_and_estimate_the_full_sum():
@@ -97,7 +103,9 @@ def test_negatives_hold_hubs_and_estimate_the_full_sum():
 
 
 def test_own_sets_hold_labels_then_lsh_candidates():
-    sampler, W, b = sampler_and_layer(n_out=1500, output_sparsity=0.2)
+    sampler, W, b = sampler_and_layer(
+        n_out=1500, output_sparsity=0.2, output_sampler="lsh"
+    )
     rng = np.random.RandomState(1)
     H = np.abs(rng.standard_normal((50, 16))).astype(np.float32)
     lab_ptr, labels = one_label_each(rng.randint(1500, size=50))
@@ -119,6 +127,7 @@ def test_tables_rebuild_on_a_growing_schedule_and_rehash():
         rebuild_growth=2.0,
         rehash_every=2,
         bucket_capacity=1500,
+        output_sampler="lsh",
     )
     rng = np.random.RandomState(0)
     assert sampler.n_rebuilds == 1
@@ -140,15 +149,15 @@ def test_tables_rebuild_on_a_growing_schedule_and_rehash():
 
 
 def test_prediction_candidates_are_deterministic_and_filled():
-    sampler, W, b = sampler_and_layer(output_sparsity=0.2)
+    sampler, W, b = sampler_and_layer(output_sparsity=0.2, output_sampler="lsh")
     rng = np.random.RandomState(2)
     H = np.abs(rng.standard_normal((30, 16)))
     lab_ptr, labels = one_label_each(rng.randint(1500, size=30))
     sampler.count_labels(labels)
     sampler.sample(H.astype(np.float32), W, b, lab_ptr, labels, rng, 1)  # the hubs
-    cand = sampler.candidates(H, 5, 1)
+    cand = sampler.candidates(H, W, 5, 1)
     assert cand.shape == (30, sampler.active_size)
-    np.testing.assert_array_equal(cand, sampler.candidates(H, 5, 1))
+    np.testing.assert_array_equal(cand, sampler.candidates(H, W, 5, 1))
     indptr, found = sampler.tables.query(sampler.family.hash(H))
     for i in range(30):
         lsh = found[indptr[i] : indptr[i + 1]][: cand.shape[1]]
@@ -158,7 +167,7 @@ def test_prediction_candidates_are_deterministic_and_filled():
         # Completed with the hubs first.
         hubs = [h for h in sampler.hubs if h not in set(lsh.tolist())]
         assert rest[: len(hubs)].tolist() == hubs
-    assert sampler.candidates(H, 400, 1).shape == (30, 400)
+    assert sampler.candidates(H, W, 400, 1).shape == (30, 400)
 
 
 def test_active_sets_hold_labels_first_and_no_repeats():
@@ -232,3 +241,138 @@ def test_active_sets_fill_when_pool_runs_out():
         assert len(set(row.tolist())) == m and row.max() < n_out
     # After the pool: the neurons after its last one, cyclically, skipping labels.
     assert act[0, 2:6].tolist() == [4, 5, 6, 8]
+
+
+def count_calls(monkeypatch, owner, name):
+    """Record the first dimension of the first argument of every call of
+    ``owner.name`` (a table build: the items hashed in)."""
+    calls = []
+    func = getattr(owner, name)
+
+    def spy(self, M, *args, **kwargs):
+        calls.append(M.shape[0])
+        return func(self, M, *args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
+def test_auto_is_one_of_the_samplers_and_only_lsh_takes_candidates():
+    assert training_sampler("auto") == "frequency"  # benchmarks/README.md
+    assert training_sampler("lsh") == "lsh"
+    assert training_sampler("frequency") == "frequency"
+    assert candidate_fraction("lsh") == 0.25
+    assert candidate_fraction("frequency") == 0.0
+    assert candidate_fraction("auto") == candidate_fraction(training_sampler("auto"))
+
+
+@pytest.mark.parametrize("output_sampler", ["lsh", "frequency"])
+def test_frequency_sampler_trains_without_candidates_or_tables(
+    monkeypatch, output_sampler
+):
+    builds = count_calls(monkeypatch, LSHTables, "build")
+    hashed = count_calls(monkeypatch, DWTAHash, "hash")
+    sampler, W, b = sampler_and_layer(
+        output_sparsity=0.2, rebuild_interval=1, output_sampler=output_sampler
+    )
+    rng = np.random.RandomState(1)
+    H = np.abs(rng.standard_normal((50, 16))).astype(np.float32)
+    lab_ptr, labels = one_label_each(rng.randint(1500, size=50))
+    sampler.count_labels(labels)
+    n_cand = []
+    for _ in range(4):
+        own, n_own, n_pos, pool, _ = sampler.sample(H, W, b, lab_ptr, labels, rng, 1)
+        n_cand.append(int((n_own - n_pos).sum()))
+        W += 0.1
+        sampler.after_step(W, rng, 1)
+    assert (own[:, 0] == labels).all() and sampler.output_sampler == output_sampler
+    if output_sampler == "lsh":
+        # Built at the start and after each step (rebuild_interval=1).
+        assert builds == [1500] * 5 and sampler.n_rebuilds == 5
+        assert min(n_cand) > 0 and own.shape[1] == 1 + 75
+        assert len(hashed) == 9  # the layer 5 times, 4 batches
+    else:
+        # Own sets hold the labels alone; nothing is hashed or built.
+        assert n_cand == [0] * 4 and own.shape[1] == 1
+        assert builds == hashed == [] and sampler.n_rebuilds == 0
+        assert sampler.stale
+
+
+def test_frequency_tables_are_built_at_the_first_prediction(monkeypatch):
+    lsh, W, _ = sampler_and_layer(output_sparsity=0.2, output_sampler="lsh")
+    freq, W_freq, _ = sampler_and_layer(output_sparsity=0.2, output_sampler="frequency")
+    np.testing.assert_array_equal(W, W_freq)
+    builds = count_calls(monkeypatch, LSHTables, "build")
+    H = np.abs(np.random.RandomState(3).standard_normal((30, 16)))
+    cand = freq.candidates(H, W, 5, 1)
+    assert builds == [1500] and freq.n_rebuilds == 0 and not freq.stale
+    # The tables an "lsh" sampler of the same seed built from the same weights.
+    np.testing.assert_array_equal(cand, lsh.candidates(H, W, 5, 1))
+    np.testing.assert_array_equal(freq.tables.ids, lsh.tables.ids)
+    np.testing.assert_array_equal(freq.candidates(H, W, 5, 1), cand)
+    assert len(builds) == 1  # built once
+    # Training moves the weights: the next prediction builds again, from them,
+    # the tables any build from those weights gives.
+    W_new = W[::-1].copy()
+    freq.after_step(W_new, np.random.RandomState(0), 1)
+    assert freq.stale
+    moved = freq.candidates(H, W_new, 5, 1)
+    assert len(builds) == 2 and not np.array_equal(moved, cand)
+    fresh = sampler_and_layer(output_sparsity=0.2, output_sampler="frequency")[0]
+    np.testing.assert_array_equal(fresh.candidates(H, W_new, 5, 1), moved)
+    # The state pickles: built tables are not built again.
+    restored = pickle.loads(pickle.dumps(freq))
+    np.testing.assert_array_equal(restored.candidates(H, W_new, 5, 1), moved)
+    assert len(builds) == 3 and builds[-1] == 1500  # ``fresh``'s
+
+
+def test_concurrent_first_predictions_read_whole_tables():
+    sampler, W, _ = sampler_and_layer(output_sparsity=0.2, output_sampler="frequency")
+    H = np.abs(np.random.RandomState(4).standard_normal((200, 16)))
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: sampler.candidates(H, W, 5, 2), range(8)))
+    twin = sampler_and_layer(output_sparsity=0.2, output_sampler="frequency")[0]
+    expected = twin.candidates(H, W, 5, 1)
+    for result in results:
+        np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("output_sampler", ["lsh", "frequency"])
+def test_weights_changed_rebuilds_only_tables_training_reads(
+    monkeypatch, output_sampler
+):
+    sampler, W, _ = sampler_and_layer(
+        output_sparsity=0.2, output_sampler=output_sampler
+    )
+    builds = count_calls(monkeypatch, LSHTables, "build")
+    before = sampler.n_rebuilds
+    sampler.weights_changed(W, 1)
+    if output_sampler == "lsh":
+        assert builds == [1500] and sampler.n_rebuilds == before + 1
+    else:
+        assert builds == [] and sampler.stale and sampler.n_rebuilds == 0
+
+
+@pytest.mark.parametrize("output_sampler", ["lsh", "frequency"])
+def test_merge_rebuilds_tables_only_for_lsh_training(
+    monkeypatch, wide_separable, output_sampler
+):
+    X, y = wide_separable(n_classes=300, n_samples=900)
+    clf = SparseMLPClassifier(
+        hidden_layer_sizes=(16,),
+        output_sparsity=0.05,
+        output_sampler=output_sampler,
+        random_state=0,
+    )
+    clf.partial_fit(X[:300], y[:300], classes=np.arange(300))
+    a, b = clf, pickle.loads(pickle.dumps(clf))
+    bases = [Base(a), Base(b)]
+    a.partial_fit(X[300:600], y[300:600])
+    b.partial_fit(X[600:], y[600:])
+    merged = merge([base.update(r) for base, r in zip(bases, (a, b))])
+    builds = count_calls(monkeypatch, LSHTables, "build")
+    apply(a, merged.without(0), base=bases[0])
+    apply(b, merged.without(1), base=bases[1])
+    assert builds == ([300, 300] if output_sampler == "lsh" else [])
+    for r in (a, b):
+        assert r._model.sampler.stale == (output_sampler == "frequency")
