@@ -39,12 +39,20 @@ Configurations (``--config``, default all):
   over the 10^4 most frequent training words / all 97,049 training words (the
   corpora have only 49,498 words seen twice or more); all 235,730 / 236,321
   training samples, 10,000 test samples of unseen sentences; 5 / 3 epochs
-  with P@1 and P@5 after every epoch. A third method, ``sparseclf-nolsh``:
-  the same estimator without LSH candidates (``_sampler._MAX_CAND_FRACTION``
-  set to 0 in its process, so the active set is the labels plus
-  frequency-drawn negatives and hubs; tables never rebuilt). The dense torch
-  MLP is time-boxed (``torch_time_s``: it stops after the batch that crosses
-  it and is scored there, with per-epoch scores up to then).
+  with P@1 and P@5 after every epoch. The dense torch MLP is time-boxed
+  (``torch_time_s``: it stops after the batch that crosses it and is scored
+  there, with per-epoch scores up to then).
+
+Where sparseclf's output layer is sampled (over 1,000 labels: every
+configuration but ``delicious`` and ``bibtex``), ``sparseclf`` (the defaults)
+is followed by the same estimator with the other ``output_sampler``:
+``sparseclf-withlsh`` (``output_sampler="lsh"``: LSH candidates, tables
+rebuilt while training) or ``sparseclf-nolsh`` (``"frequency"``: the labels,
+frequency-drawn negatives and hubs, no table built while training), with the
+difference of their P@1 and its 95% paired-bootstrap interval over the test
+samples. Either can also be named in ``--methods``. After a ``"frequency"``
+fit, ``predict_topk(exact=False)`` builds the tables at its first call: that
+build is timed apart, on one row.
 
 The dense torch MLP: ``nn.EmbeddingBag(d, 128, mode="sum")`` fed with the CSR
 values as ``per_sample_weights``, plus a bias, ReLU, ``nn.Linear(128,
@@ -69,6 +77,10 @@ enough) and, optionally, omikuji installed::
 
 ``--save-json PATH`` also writes the tables' rows, the command, the date and the
 machine to ``PATH`` as JSON (the documentation's benchmark page plots them).
+
+``--model-seed N`` sets sparseclf's ``random_state`` (weights, negatives,
+hash functions, shuffles; the data keep seed 0), to see how much a P@1
+moves with the seed alone.
 
 ``--threads`` sets sparseclf's ``n_jobs`` and ``torch.set_num_threads``. Timings on
 a machine shared with other jobs are noisy; the load average is printed.
@@ -177,7 +189,6 @@ CONFIGS = {
         epochs=5,
         probe_batches=8,
         curve=True,
-        ablation=True,
         torch_time_s=120,
     ),
     "words-100k": dict(
@@ -188,7 +199,6 @@ CONFIGS = {
         epochs=3,
         probe_batches=3,
         curve=True,
-        ablation=True,
         torch_time_s=80,
     ),
 }
@@ -359,17 +369,22 @@ def ranking_scores(Y_test, top, suffix=""):
     }
 
 
+# sparseclf's methods pinning ``output_sampler``, by the sampler they pin.
+PINNED_SAMPLERS = {"lsh": "sparseclf-withlsh", "frequency": "sparseclf-nolsh"}
+
+
 def run_method(method, cfg, data_dir, threads):
     """Train and evaluate one method on one configuration; a dict of results."""
     t0 = time.perf_counter()
     data = load_data(cfg, data_dir)
     load_s = time.perf_counter() - t0
+    pinned = {m: s for s, m in PINNED_SAMPLERS.items()}
     if method == "sparseclf":
         out = _run_sparseclf(cfg, threads, *data)
-    elif method == "sparseclf-nolsh":
-        out = _run_sparseclf(cfg, threads, *data, lsh=False)
-    elif method == "sparseclf-lazy":
-        out = _run_sparseclf(cfg, threads, *data, catch_up=False)
+    elif method in pinned:
+        out = _run_sparseclf(cfg, threads, *data, output_sampler=pinned[method])
+    elif method == "sparseclf-catchup":
+        out = _run_sparseclf(cfg, threads, *data, catch_up=True)
     elif method == "torch":
         out = _run_torch(cfg, threads, *data)
     elif method == "torch-probe":
@@ -385,28 +400,25 @@ def run_method(method, cfg, data_dir, threads):
     return out
 
 
-def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te, lsh=True, catch_up=True):
-    """sparseclf's default estimator; ``lsh=False``: without LSH candidates;
-    ``catch_up=False``: first-layer rows skip the Adam steps they missed
-    (``_network._CATCH_UP``), as lazy Adam (PyTorch's SparseAdam) does.
+def _run_sparseclf(
+    cfg, threads, X_tr, Y_tr, X_te, Y_te, output_sampler="auto", catch_up=False
+):
+    """sparseclf's default estimator, with ``output_sampler`` given;
+    ``catch_up=True``: first-layer rows take the Adam steps they missed when
+    next touched (``Network.lazy_adam = False``), as dense Adam, where the
+    default skips them, as lazy Adam (PyTorch's SparseAdam) does.
 
-    Without LSH, ``_sampler._MAX_CAND_FRACTION`` is 0 in this process, so each
-    active set is the sample's labels plus the batch's frequency-drawn
-    negatives and hubs (the same active size), and the tables, built once,
-    are never rebuilt. With ``cfg["curve"]``, one ``partial_fit`` per epoch,
-    scored on the test set after each (scoring not counted in train time).
+    With ``cfg["curve"]``, one ``partial_fit`` per epoch, scored on the test
+    set after each (scoring not counted in train time).
     """
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from sparseclf import SparseMLPClassifier, _network, _sampler
+    from sparseclf import SparseMLPClassifier, _network
 
-    _network._CATCH_UP = catch_up
-    extra = {}
-    if not lsh:
-        _sampler._MAX_CAND_FRACTION = 0.0
-        extra["rebuild_interval"] = 10**9
+    if catch_up:
+        _network.Network.lazy_adam = False
     epochs = cfg["epochs"]
     clf = SparseMLPClassifier(
         hidden_layer_sizes=(HIDDEN,),
@@ -415,9 +427,9 @@ def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te, lsh=True, catch_up=True
         max_iter=epochs,
         n_iter_no_change=epochs + 1,  # run every epoch
         n_jobs=threads,
-        random_state=SEED,
+        random_state=cfg.get("model_seed", SEED),
         verbose=1,
-        **extra,
+        output_sampler=output_sampler,
     )
     rss_before = current_rss_mib()
     log = io.StringIO()
@@ -440,9 +452,10 @@ def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te, lsh=True, catch_up=True
             clf.fit(X_tr, Y_tr)
             train_s = time.perf_counter() - t0
             n_epochs = clf.n_iter_
-    note = f"active_size_={clf.active_size_}, hash_params_={clf.hash_params_}"
-    if not lsh:
-        note = f"no LSH candidates (frequency + hubs), active_size_={clf.active_size_}"
+    note = (
+        f"output_sampler_={clf.output_sampler_!r}, n_rebuilds_={clf.n_rebuilds_}, "
+        f"active_size_={clf.active_size_}, hash_params_={clf.hash_params_}"
+    )
     out = dict(
         train_s=train_s,
         samples_per_s=X_tr.shape[0] * n_epochs / train_s,
@@ -450,6 +463,7 @@ def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te, lsh=True, catch_up=True
         rss_before_mib=rss_before,
         log=log.getvalue().splitlines(),
         note=note,
+        output_sampler=clf.output_sampler_,
     )
     if curve:
         out["curve"] = curve
@@ -457,16 +471,37 @@ def _run_sparseclf(cfg, threads, X_tr, Y_tr, X_te, Y_te, lsh=True, catch_up=True
     top, _ = clf.predict_topk(X_te, TOPK)
     out["predict_s"] = time.perf_counter() - t0
     out.update(ranking_scores(Y_te, top))
+    out["hits1"] = _top1_hits(Y_te, top)
     # Reference: the TOPK most frequent training labels for every test sample.
     freq = np.bincount(Y_tr.indices, minlength=Y_tr.shape[1])
     prior = np.argsort(-freq, kind="stable")[:TOPK]
     out.update(ranking_scores(Y_te, np.tile(prior, (X_te.shape[0], 1)), "_prior"))
-    if lsh and clf.hash_params_ is not None:
+    if clf.hash_params_ is not None:
+        if clf.output_sampler_ == "frequency":
+            # The first exact=False call builds the tables: timed on one row.
+            t0 = time.perf_counter()
+            clf.predict_topk(X_te[:1], TOPK, exact=False)
+            out["tables_build_s"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         top, _ = clf.predict_topk(X_te, TOPK, exact=False)
         out["predict_lsh_s"] = time.perf_counter() - t0
         out.update(ranking_scores(Y_te, top, "_lsh"))
     return out
+
+
+def _top1_hits(Y_test, top):
+    """Whether each test sample's first prediction is one of its labels."""
+    Y = sp.csr_matrix(Y_test)
+    return np.asarray(Y[np.arange(Y.shape[0]), top[:, 0]]).ravel() > 0
+
+
+def paired_interval(hits_a, hits_b, n_boot=2000, seed=0):
+    """P@1 of ``b`` minus ``a`` on the same samples, and its 95% paired
+    bootstrap interval (the samples resampled together)."""
+    diff = hits_b.astype(float) - hits_a.astype(float)
+    rng = np.random.RandomState(seed)
+    means = [diff[rng.randint(diff.size, size=diff.size)].mean() for _ in range(n_boot)]
+    return diff.mean(), *np.percentile(means, [2.5, 97.5])
 
 
 # ----------------------------------------------------------------- torch
@@ -896,9 +931,7 @@ def run_config(name, cfg, data_dir, threads, methods):
     print(describe(name, cfg, data_dir) + ".\n", flush=True)
     results = {}
     probe_rates = None
-    if cfg.get("ablation") and "sparseclf" in methods:
-        at = methods.index("sparseclf") + 1
-        methods = [*methods[:at], "sparseclf-nolsh", *methods[at:]]
+    methods = list(methods)
     if "torch" in methods:
         if cfg.get("torch_batches"):
             cfg = dict(cfg, torch_variant=AMAZON_TORCH_VARIANT)
@@ -915,7 +948,10 @@ def run_config(name, cfg, data_dir, threads, methods):
                 + f" -> {best}\n",
                 flush=True,
             )
-    for method in methods:
+    i = 0
+    while i < len(methods):
+        method = methods[i]
+        i += 1
         if method == "omikuji" and not cfg.get("omikuji"):
             continue
         t0 = time.perf_counter()
@@ -932,6 +968,10 @@ def run_config(name, cfg, data_dir, threads, methods):
         )
         for line in r.get("log", []):
             print(f"    {line}")
+        # The defaults' sampled layer, then the same with the other sampler.
+        other = {"lsh": "frequency", "frequency": "lsh"}.get(r.get("output_sampler"))
+        if method == "sparseclf" and other and PINNED_SAMPLERS[other] not in methods:
+            methods.insert(i, PINNED_SAMPLERS[other])
     print(
         "\n| method | train samples/s | train time | P@1 | P@5 | distinct top-1 | "
         "predict top-5 (test) | peak RSS MiB | RSS before training MiB |"
@@ -939,8 +979,9 @@ def run_config(name, cfg, data_dir, threads, methods):
     print("|---|--:|--:|--:|--:|--:|--:|--:|--:|")
     names = {
         "sparseclf": "sparseclf",
-        "sparseclf-nolsh": "sparseclf without LSH (frequency + hubs)",
-        "sparseclf-lazy": "sparseclf, lazy Adam (no catch-up)",
+        "sparseclf-withlsh": 'sparseclf, output_sampler="lsh"',
+        "sparseclf-nolsh": 'sparseclf, output_sampler="frequency" (no LSH)',
+        "sparseclf-catchup": "sparseclf, first-layer rows catch up (no lazy Adam)",
         "torch": "torch dense MLP",
         "omikuji": "omikuji",
     }
@@ -948,9 +989,13 @@ def run_config(name, cfg, data_dir, threads, methods):
         label = names[method]
         if method == "torch":
             label += f" ({r['note'].split(';')[0]})"
+        if method == "sparseclf" and r.get("output_sampler"):
+            label += f" (output_sampler_={r['output_sampler']!r})"
         print(row(label, r))
-        if method == "sparseclf" and "p1_lsh" in r:
-            print(row("sparseclf, `predict_topk(exact=False)`", r, "_lsh"))
+        if "p1_lsh" in r:
+            build = r.get("tables_build_s")
+            build = f", first call's table build {build:.2f} s" if build else ""
+            print(row(f"{label}, `predict_topk(exact=False)`{build}", r, "_lsh"))
     if "sparseclf" in results:
         print(
             row(
@@ -965,6 +1010,7 @@ def run_config(name, cfg, data_dir, threads, methods):
     ours = results.get("sparseclf")
     if ours is None:
         return results, probe_rates
+    print_sampler_pair(results)
     other = results.get("torch")
     if other is not None:
         print(
@@ -977,13 +1023,39 @@ def run_config(name, cfg, data_dir, threads, methods):
         for key, label in [("p1", "P@1"), ("p5", "P@5")]
         if ours[key] < ours[key + "_prior"]
     ]
-    for method in ("sparseclf-nolsh", "sparseclf-lazy", "torch", "omikuji"):
-        if method in results:
+    others = ("sparseclf-withlsh", "sparseclf-nolsh", "sparseclf-catchup", "torch")
+    for method in (*others, "omikuji"):
+        if method in results and method != ours_pinned(ours):
             lost += losses(ours, results[method], names[method])
     print(
         "Where sparseclf loses: " + ("; ".join(lost) if lost else "nowhere here") + "."
     )
     return results, probe_rates
+
+
+def ours_pinned(ours):
+    """The pinned method that trains as the defaults did (None: dense)."""
+    return PINNED_SAMPLERS.get(ours.get("output_sampler"))
+
+
+def print_sampler_pair(results):
+    """The two output samplers side by side: P@1 difference (95% paired
+    bootstrap interval over the test samples) and training time ratio."""
+    pair = {s: results.get(m) for s, m in PINNED_SAMPLERS.items()}
+    default = results["sparseclf"].get("output_sampler")
+    if default in pair and pair[default] is None:
+        pair[default] = results["sparseclf"]
+    lsh, freq = pair["lsh"], pair["frequency"]
+    if lsh is None or freq is None:
+        return
+    diff, lo, hi = paired_interval(freq["hits1"], lsh["hits1"])
+    print(
+        f'output_sampler "lsh" against "frequency": P@1 {lsh["p1"]:.4f} / '
+        f"{freq['p1']:.4f}, difference {diff:+.4f} (95% paired bootstrap "
+        f"interval {lo:+.4f} to {hi:+.4f}); P@5 {lsh['p5']:.4f} / "
+        f"{freq['p5']:.4f}; training {lsh['train_s'] / freq['train_s']:.2f}x "
+        "the time."
+    )
 
 
 def machine(threads):
@@ -1111,12 +1183,19 @@ def main(argv=None):
     )
     parser.add_argument("--quick", action="store_true", help="small sizes")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--model-seed",
+        type=int,
+        default=SEED,
+        help=f"random_state of the sparseclf models (default {SEED}; data: {SEED})",
+    )
     parser.add_argument("--data-dir", default=DEFAULT_DATA_DIR)
     parser.add_argument(
         "--methods",
         default="sparseclf,torch,omikuji",
-        help="comma-separated subset of sparseclf,sparseclf-lazy,torch,omikuji "
-        "(the words configurations add sparseclf-nolsh after sparseclf)",
+        help="comma-separated subset of sparseclf,sparseclf-withlsh,"
+        "sparseclf-nolsh,sparseclf-catchup,torch,omikuji (a sampled output layer "
+        "adds, after sparseclf, the one with the other output_sampler)",
     )
     parser.add_argument(
         "--save-json",
@@ -1147,7 +1226,14 @@ def main(argv=None):
         date=datetime.date.today().isoformat(),
         commit=git_commit(),
         machine=machine(args.threads),
-        settings=dict(hidden=HIDDEN, batch=BATCH, lr=LR, seed=SEED, quick=args.quick),
+        settings=dict(
+            hidden=HIDDEN,
+            batch=BATCH,
+            lr=LR,
+            seed=SEED,
+            model_seed=args.model_seed,
+            quick=args.quick,
+        ),
         configs={},
     )
     start = time.perf_counter()
@@ -1155,6 +1241,7 @@ def main(argv=None):
     sents = None
     for name in names:
         cfg = dict(CONFIGS[name], **(QUICK[name] if args.quick else {}))
+        cfg["model_seed"] = args.model_seed
         if cfg["kind"] == "words":
             # Built once here (not excluded from the total wall time), loaded
             # by each method's process from a file.

@@ -5,10 +5,10 @@
 Two ``SparseMLPClassifier`` models (the defaults, batch 256, Adam 1e-3, hidden
 128, ``random_state=0``) train on ``bench_xmc.py``'s ``words-10k`` or
 ``words-100k`` data (``word_task.py``), one ``partial_fit`` epoch each in
-turn, in one process, so that both see the same machine load: ``lsh``, the
-default sampler, and ``no-lsh``, without LSH candidates (frequency-drawn
-negatives and hubs only: ``_sampler._MAX_CAND_FRACTION`` is 0 while it trains,
-and its tables are never rebuilt). The library's methods are wrapped with
+turn, in one process, so that both see the same machine load: ``lsh``
+(``output_sampler="lsh"``), and ``no-lsh`` (``output_sampler="frequency"``:
+without LSH candidates, frequency-drawn negatives and hubs only, and no table
+built or rebuilt while training). The library's methods are wrapped with
 timers (wall time, 2 threads); per epoch and model it prints the epoch's wall
 time and its parts:
 
@@ -120,7 +120,7 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=bench_xmc.DEFAULT_DATA_DIR)
     args = parser.parse_args(argv)
 
-    from sparseclf import SparseMLPClassifier, _sampler
+    from sparseclf import SparseMLPClassifier
     from sparseclf.metrics import precision_at_k
 
     cfg = bench_xmc.CONFIGS[args.config]
@@ -134,15 +134,11 @@ def main(argv=None):
     timers = collections.defaultdict(float)
     stats = collections.defaultdict(float)
     instrument(timers, stats)
-    fraction = _sampler._MAX_CAND_FRACTION
     common = dict(batch_size=bench_xmc.BATCH, n_jobs=args.threads, random_state=0)
-    models = {}
-    for name, frac, extra in (
-        ("lsh", fraction, {}),
-        ("no-lsh", 0.0, {"rebuild_interval": 10**9}),
-    ):
-        _sampler._MAX_CAND_FRACTION = frac
-        models[name] = (SparseMLPClassifier(**common, **extra), frac)
+    models = {
+        name: SparseMLPClassifier(**common, output_sampler=sampler)
+        for name, sampler in (("lsh", "lsh"), ("no-lsh", "frequency"))
+    }
     print(
         "\n| epoch | model | epoch wall | "
         + " | ".join(label for _, label in STAGES)
@@ -150,8 +146,7 @@ def main(argv=None):
     )
     print("|--:|---|" + "--:|" * (len(STAGES) + 6))
     for epoch in range(1, args.epochs + 1):
-        for name, (clf, frac) in models.items():
-            _sampler._MAX_CAND_FRACTION = frac
+        for name, clf in models.items():
             timers.clear()
             stats.clear()
             t0 = time.perf_counter()
