@@ -5,7 +5,7 @@ Sparse versus dense output layers as labels grow
 
 A dense MLP computes every output neuron for every sample, so its training cost
 grows with the number of labels. :class:`~sparseclf.SparseMLPClassifier` computes
-an LSH-sampled active set instead. Here both train for the same epochs on
+a sampled active set instead. Here both train for the same epochs on
 synthetic extreme-classification data (power-law label frequencies, sparse
 bag-of-words features) with 2,000 to 32,000 labels; the dense model is the same
 estimator with ``output_sparsity=1.0``.

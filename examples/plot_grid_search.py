@@ -9,7 +9,9 @@ parameter. Here :class:`~sklearn.model_selection.GridSearchCV` compares the two
 hash families (DWTA and SimHash) and three output sparsities (the fraction of
 the 5,000 output neurons each training sample computes) on synthetic
 extreme-classification data, scored by precision@1, with the training time of
-each setting beside it.
+each setting beside it. The hash tables take part in training only with
+``output_sampler="lsh"`` (the default trains without LSH candidates), so the
+estimator here sets it.
 """
 
 # Authors: The sparseclf developers
@@ -45,7 +47,9 @@ param_grid = {
     "output_sparsity": [0.02, 0.05, "auto"],
 }
 search = GridSearchCV(
-    SparseMLPClassifier(max_iter=2, learning_rate_init=3e-3, random_state=0),
+    SparseMLPClassifier(
+        max_iter=2, learning_rate_init=3e-3, output_sampler="lsh", random_state=0
+    ),
     param_grid,
     scoring=p_at_1,
     cv=KFold(3, shuffle=True, random_state=0),

@@ -279,13 +279,15 @@ def _xmc_rows(config):
         "sparseclf": "sparseclf",
         "sparseclf-lsh": "sparseclf, ``exact=False``",
         "sparseclf-nolsh": "sparseclf, no LSH candidates",
+        "sparseclf-withlsh": 'sparseclf, ``output_sampler="lsh"``',
         "torch": "torch, dense",
         "omikuji": "omikuji",
         "prior": "5 most frequent labels",
     }
     order = list(names)
     rows = []
-    for r in sorted(config["rows"], key=lambda r: order.index(r["method"])):
+    rank = {method: i for i, method in enumerate(order)}
+    for r in sorted(config["rows"], key=lambda r: rank.get(r["method"], len(rank))):
         rows.append(
             [
                 names.get(r["method"], r["method"]),
