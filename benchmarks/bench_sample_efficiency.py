@@ -78,9 +78,7 @@ def make_topics(
 
 
 def run_sparseclf(data, epochs, lr, dense, catch_up=False):
-    from sparseclf import SparseMLPClassifier, _network
-
-    _network.Network.lazy_adam = not catch_up
+    from sparseclf import SparseMLPClassifier
 
     X_tr, y_tr, X_te, y_te = data
     clf = SparseMLPClassifier(
@@ -88,6 +86,7 @@ def run_sparseclf(data, epochs, lr, dense, catch_up=False):
         batch_size=BATCH,
         learning_rate_init=lr,
         output_sparsity=1.0 if dense else "auto",
+        lazy_adam=not catch_up,
         random_state=0,
     )
     classes, curve, train_s = np.unique(y_tr), [], 0.0

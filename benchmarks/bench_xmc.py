@@ -404,9 +404,9 @@ def _run_sparseclf(
     cfg, threads, X_tr, Y_tr, X_te, Y_te, output_sampler="auto", catch_up=False
 ):
     """sparseclf's default estimator, with ``output_sampler`` given;
-    ``catch_up=True``: first-layer rows take the Adam steps they missed when
-    next touched (``Network.lazy_adam = False``), as dense Adam, where the
-    default skips them, as lazy Adam (PyTorch's SparseAdam) does.
+    ``catch_up=True``: ``lazy_adam=False`` (first-layer rows take the Adam
+    steps they missed when next touched, as dense Adam, where the default
+    skips them, as lazy Adam, PyTorch's SparseAdam, does).
 
     With ``cfg["curve"]``, one ``partial_fit`` per epoch, scored on the test
     set after each (scoring not counted in train time).
@@ -415,10 +415,8 @@ def _run_sparseclf(
 
     from sklearn.exceptions import ConvergenceWarning
 
-    from sparseclf import SparseMLPClassifier, _network
+    from sparseclf import SparseMLPClassifier
 
-    if catch_up:
-        _network.Network.lazy_adam = False
     epochs = cfg["epochs"]
     clf = SparseMLPClassifier(
         hidden_layer_sizes=(HIDDEN,),
@@ -430,6 +428,7 @@ def _run_sparseclf(
         random_state=cfg.get("model_seed", SEED),
         verbose=1,
         output_sampler=output_sampler,
+        lazy_adam=not catch_up,
     )
     rss_before = current_rss_mib()
     log = io.StringIO()

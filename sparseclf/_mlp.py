@@ -50,10 +50,9 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
     corrected by the log of their chance of being drawn, so the softmax over
     the set estimates the full one), and with ``output_sampler="lsh"`` the
     neurons sharing an LSH bucket with its last hidden activation (at most a
-    quarter of the set), as SLIDE trains. Only active
-    output rows and the input rows of the sample's features are updated; an
-    input row first takes the Adam steps it missed since it was last touched,
-    as dense Adam would have. Up to 1,000 classes (with ``"auto"``) train densely.
+    quarter of the set), as SLIDE trains. Only active output rows and the
+    input rows of the sample's features are updated (see ``lazy_adam``). Up to
+    1,000 classes (with ``"auto"``) train densely.
 
     Multi-class targets are 1-D; multi-label targets are a 2-D indicator matrix
     (dense or scipy sparse) or a list of label sets. Multi-label training spreads
@@ -115,6 +114,16 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         Adam's step size.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
+    lazy_adam : bool, default=True
+        Adam on the first layer's rows as lazy Adam (PyTorch's ``SparseAdam``):
+        a row changes only in the steps whose batch holds its feature. False:
+        when a row is next touched, it first takes the steps it missed as dense
+        Adam would have (its momentum goes on moving it after its feature is
+        gone), in closed form, at lazy Adam's cost. That learns more per epoch
+        where rare features carry the signal, but moves a rarely seen feature
+        up to ``1 / (1 - beta_1 / sqrt(beta_2))`` (about 10) times as far per
+        occurrence, and overfits rare n-grams of text; see "The training step"
+        in the user guide.
     max_iter : int, default=200
         Epochs (passes over the data) of ``fit``.
     tol : float, default=1e-4
@@ -251,6 +260,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "lazy_adam": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -283,6 +293,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        lazy_adam=True,
         max_iter=200,
         tol=1e-4,
         n_iter_no_change=10,
@@ -311,6 +322,7 @@ class SparseMLPClassifier(ClassifierMixin, BaseEstimator):
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.lazy_adam = lazy_adam
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

@@ -79,7 +79,8 @@ def save(model, file, *, optimizer_state=True, dtype="float32", compress=False):
         Where to write (``.skops`` is the usual extension).
     optimizer_state : bool, default=True
         Keep what training needs to go on: Adam's moments (two arrays the size
-        of the weights) and the output sampler's label counts and hubs.
+        of the weights), the first-layer rows' last steps, and the output
+        sampler's label counts and hubs.
         False writes an inference-only model, about a third of the size, that
         predicts exactly as ``model`` does; ``fit`` (without ``warm_start``)
         trains it afresh, and ``partial_fit`` or a warm-started ``fit`` raise

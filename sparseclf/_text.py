@@ -134,6 +134,10 @@ bucket_capacity, rebuild_interval, rebuild_growth, rehash_every
         ``learning_rate_``.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's constants.
+    lazy_adam : bool, default=True
+        Lazy Adam on the first layer's rows, as in
+        :class:`~sparseclf.SparseMLPClassifier`; False overfitted rare n-grams
+        on every text set measured.
     max_iter : "auto" or int, default="auto"
         Epochs of :meth:`fit`. ``"auto"``: enough epochs to show the network
         ``D = 65536 * sqrt(max(1, n_classes / 2))`` documents (for two classes
@@ -252,6 +256,7 @@ random_state, verbose, callback
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        lazy_adam=True,
         max_iter="auto",
         tol=1e-4,
         n_iter_no_change=10,
@@ -292,6 +297,7 @@ random_state, verbose, callback
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
+        self.lazy_adam = lazy_adam
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change

@@ -120,6 +120,7 @@ class Model:
         if targets.multilabel:
             targets.count(labels, X.shape[0])
         sampler.settings = _settings(SamplerSettings, params)
+        self.network.lazy_adam = params["lazy_adam"]
         with limit_blas(not sampler.threaded_blas):
             self.trainer.run(
                 self.network,

@@ -723,3 +723,36 @@ def test_text_classifier_forwards_output_sampler(output_sampler):
     mlp = clf.classifier_
     assert mlp.output_sampler == mlp.output_sampler_ == output_sampler
     assert (mlp.n_rebuilds_ > 0) == (output_sampler == "lsh")
+
+
+def test_lazy_adam_false_catches_up_rows_that_skipped_steps():
+    # Feature 0 is in the first and the last of 8 batches only: lazily it is
+    # updated twice; with lazy_adam=False its row also takes the 6 steps in
+    # between (see test_network for the arithmetic against dense Adam).
+    rng = np.random.RandomState(0)
+    X = sp.random(64, 30, density=0.3, format="csr", random_state=rng)
+    X = X.astype(np.float32).tolil()
+    X[:, 0] = 0
+    X[0, 0] = X[63, 0] = 1.0
+    X = X.tocsr()
+    y = rng.randint(0, 3, 64)
+    fits = {}
+    for lazy in (True, False):
+        clf = SparseMLPClassifier(
+            hidden_layer_sizes=(8,), batch_size=8, shuffle=False, lazy_adam=lazy,
+            random_state=0,
+        )  # fmt: skip
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+        net = clf._model.network
+        fits[lazy] = (net.last_step[net.rows[0]], clf.coefs_[0][0].copy())
+    assert fits[True][0] == 0 and fits[False][0] == 8
+    assert not np.allclose(fits[True][1], fits[False][1])
+
+
+def test_text_classifier_forwards_lazy_adam():
+    docs = ["good fun film", "great acting", "dull and slow", "boring plot"] * 5
+    y = ["pos", "pos", "neg", "neg"] * 5
+    clf = TextClassifier(n_features=2**10, lazy_adam=False, random_state=0)
+    clf.fit(docs, y)
+    assert clf.classifier_.lazy_adam is False
+    assert clf.classifier_._model.network.lazy_adam is False
