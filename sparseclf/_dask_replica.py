@@ -4,6 +4,7 @@
 the replicas (Dask actors) that train on it."""
 
 import pickle
+import time
 
 import dask.array as da
 import dask.bag as db
@@ -155,7 +156,7 @@ class Replica:
         self.seed = seed
         self.clf = pickle.loads(payload)
         self.clf.set_params(n_jobs=get_worker().state.nthreads)
-        self.base = self.own = None
+        self.base = None
         if self.clf.__sklearn_is_fitted__():
             self.base = Base(self.clf)
             self._decorrelate()
@@ -174,29 +175,36 @@ class Replica:
         return -(-self.n // rows)
 
     def train_round(self):
-        """``partial_fit`` on the next rows; the update, rows and mean loss."""
+        """``partial_fit`` on the next rows; the update, rows, mean loss and
+        the seconds of the fit and of finding the update."""
         take = self.order[self.pos : self.pos + self.rows]
         self.pos += take.size
         X, y = self.X[take], _take(self.y, take)
-        self.clf.partial_fit(X, y, classes=self.classes)
-        loss = _network(self.clf).trainer.loss
+        t0 = time.perf_counter()
         if self.base is None:  # the round that started the model
+            self.clf.partial_fit(X, y, classes=self.classes)
+            t1 = time.perf_counter()
             self._decorrelate()
-            return first_update(self.clf), take.size, loss
-        self.own = self.base.update(self.clf)
-        return self.own, take.size, loss
+            update = first_update(self.clf)
+        else:
+            with self.base.tracking(self.clf):
+                self.clf.partial_fit(X, y, classes=self.classes)
+            t1 = time.perf_counter()
+            update = self.base.update(self.clf)
+        seconds = {"fit": t1 - t0, "update": time.perf_counter() - t1}
+        return update, take.size, _network(self.clf).trainer.loss, seconds
 
     def take(self, merged, sole):
         """Set the replica to the merge (``sole``: the merge is this replica's
-        own update alone, which it has already)."""
+        own update alone, which it has already); returns the seconds it took."""
+        t0 = time.perf_counter()
         if not sole:
             apply(self.clf, merged, base=self.base, n_threads=self.clf.n_jobs)
         if self.base is None:
             self.base = Base(self.clf)
-        else:  # its own rows and the merge's are all that changed
-            changes = [u for u in (self.own, merged) if u is not None]
-            self.base.refresh(self.clf, *changes)
-        self.own = None
+        else:
+            self.base.reset(self.clf)
+        return time.perf_counter() - t0
 
     def state(self):
         return pickle.dumps(self.clf)

@@ -17,6 +17,8 @@ The changes several replicas made to a weight add up, or are averaged (see
 targets' label and sample counts.
 """
 
+import functools
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -87,78 +89,162 @@ class Update:
 
 
 class Base:
-    """A replica's state at the last merge, to find what it changed since."""
+    """A replica's state at the last merge, to find what it changed since.
+
+    The wide layers are not copied: training tells the base, before each
+    step, the first-layer rows and output rows the step may change (see
+    :meth:`tracking`), and the base keeps those rows' values the first time
+    (copy on write). Its update holds the kept rows that changed; rows it
+    never kept are as they were. The small layers, biases and counts are
+    copied whole.
+    """
 
     def __init__(self, clf):
         model = _network(clf)
         net = model.network
-        self.w0 = net.weights[0][: net.n_rows].copy()
-        self.weights = [w.copy() for w in net.weights[1:]]
-        self._counts(model)
+        self.inputs = _KeptRows(net.weights[0].shape[1])
+        self.outputs = _KeptRows(net.weights[-1].shape[1])
+        self.reset(clf)
 
-    def _counts(self, model):
+    def reset(self, clf):
+        """Make ``clf``'s current state the base (after it took a merge)."""
+        model = _network(clf)
         net = model.network
+        self.inputs.clear(net.n_rows)
+        self.outputs.clear(net.n_outputs)
+        self.weights = [w.copy() for w in net.weights[1:-1]]
         self.n_rows = net.n_rows
         self.step = net.step
+        self.n_seen = 0
         self.biases = [b.copy() for b in net.biases]
         counts = getattr(model.sampler, "label_counts", None)
         self.label_counts = None if counts is None else counts.copy()
         self.n_labels = model.targets.n_labels
         self.n_samples = model.targets.n_samples
 
-    def refresh(self, clf, *updates):
-        """Catch up with ``clf`` when ``updates`` (its own, and the merge it
-        took) hold every row that changed since: copies only those rows of
-        the wide layers instead of the whole model."""
-        model = _network(clf)
-        net = model.network
-        w = net.weights[0]
-        if net.n_rows > self.w0.shape[0]:
-            grown = np.empty(
-                (max(net.n_rows, 2 * self.w0.shape[0]), w.shape[1]), w.dtype
-            )
-            grown[: self.n_rows] = self.w0[: self.n_rows]
-            self.w0 = grown
-        features = [u.rows[n][0] for u in updates for n in ("input", "input_new")]
-        rows = net.rows[np.concatenate(features)]
-        self.w0[rows] = w[rows]
-        for k, w in enumerate(net.weights[1:-1]):
-            self.weights[k][...] = w
-        ids = np.concatenate([u.rows["output"][0] for u in updates])
-        self.weights[-1][ids] = net.weights[-1][ids]
-        self._counts(model)
+    @contextmanager
+    def tracking(self, clf):
+        """Within it, ``clf``'s training steps report the rows they may change
+        to this base, which keeps their values first."""
+        trainer = _network(clf).trainer
+        net = _network(clf).network
+        trainer.before_step = functools.partial(self._keep, net)
+        try:
+            yield self
+        finally:
+            trainer.before_step = None
+
+    def _keep(self, net, rows, active):
+        self.n_seen += 1
+        self.inputs.keep(net.weights[0], rows)
+        W = net.weights[-1]
+        if active is None:  # every output
+            self.outputs.keep(W, np.arange(W.shape[0]))
+            return
+        own, n_own = active.own, np.asarray(active.n_own)
+        valid = np.arange(own.shape[1]) < n_own[:, None]
+        self.outputs.keep(W, np.concatenate([own[valid], active.pool]))
 
     def update(self, clf):
         """The :class:`Update` of ``clf`` since this base."""
         model = _network(clf)
         net = model.network
+        if self.n_seen != net.step - self.step:
+            raise RuntimeError(
+                f"{net.step - self.step} steps since the base, {self.n_seen} of "
+                "them tracked: train within Base.tracking."
+            )
         out = Update(steps=net.step - self.step)
-        w = net.weights[0][: net.n_rows]
-        changed = np.ones(net.n_rows, dtype=bool)
-        changed[: self.n_rows] = (w[: self.n_rows] != self.w0[: self.n_rows]).any(
-            axis=1
-        )
+        w = net.weights[0]
+        kept = self.inputs.ids()
+        changed = np.zeros(net.n_rows, dtype=bool)
+        changed[kept[(w[kept] != self.inputs.values()).any(axis=1)]] = True
+        changed[self.n_rows :] = True  # rows new since the base
         changed[0] = False  # the shared zero row of unseen features
         features = _features_of_rows(net.rows, changed)
         rows = net.rows[features]
         new = rows >= self.n_rows
         old = ~new
-        out.rows["input"] = _part(features[old], w[rows[old]] - self.w0[rows[old]])
+        out.rows["input"] = _part(
+            features[old], w[rows[old]] - self.inputs.at(w, rows[old])
+        )
         out.rows["input_new"] = _part(features[new], w[rows[new]])
         last = len(net.weights) - 1
         for k in range(1, last):
             change = net.weights[k] - self.weights[k - 1]
             out.dense.append(change if change.any() else None)
-        W, W0 = net.weights[last], self.weights[-1]
-        ids = np.flatnonzero((W != W0).any(axis=1))
-        out.rows["output"] = _part(ids, W[ids] - W0[ids])
+        W = net.weights[last]
+        ids = np.sort(self.outputs.ids())
+        change = W[ids] - self.outputs.at(W, ids)
+        moved = change.any(axis=1)
+        out.rows["output"] = _part(ids[moved], change[moved])
         for k in range(last):
             change = net.biases[k] - self.biases[k]
             out.biases.append(change if change.any() else None)
         b, b0 = net.biases[last], self.biases[-1]
-        ids = np.flatnonzero(b != b0)
+        ids = ids[b[ids] != b0[ids]]  # an output bias changes with its row
         out.rows["output_bias"] = _part(ids, b[ids] - b0[ids])
         _counts(out, model, self)
+        return out
+
+
+class _KeptRows:
+    """The values some rows of a layer had at the last merge, kept the first
+    time a training step may change them."""
+
+    def __init__(self, width):
+        self.width = width
+        self.slot = np.full(0, -1, dtype=np.int64)  # row -> place in _values
+        self._ids = np.empty(0, dtype=np.int64)
+        self._values = np.empty((0, width), dtype=np.float32)
+        self.count = 0
+
+    def clear(self, n_rows):
+        """Forget the kept rows; rows from ``n_rows`` on are new (not kept)."""
+        self.slot[self._ids[: self.count]] = -1
+        if n_rows > self.slot.size:
+            grown = np.full(n_rows, -1, dtype=np.int64)
+            grown[: self.slot.size] = self.slot
+            self.slot = grown
+        self.n_rows = n_rows
+        self.count = 0
+
+    def keep(self, W, rows):
+        """Keep the values in ``W`` of ``rows`` not kept yet."""
+        rows = np.asarray(rows)
+        rows = rows[rows < self.n_rows]
+        rows = rows[self.slot[rows] < 0]
+        if rows.size == 0:
+            return
+        rows = np.unique(rows)
+        start, stop = self.count, self.count + rows.size
+        if stop > self._ids.size:
+            cap = max(stop, 2 * self._ids.size)
+            for name in ("_ids", "_values"):
+                old = getattr(self, name)
+                grown = np.empty((cap, *old.shape[1:]), dtype=old.dtype)
+                grown[:start] = old[:start]
+                setattr(self, name, grown)
+        self._ids[start:stop] = rows
+        self._values[start:stop] = W[rows]
+        self.slot[rows] = np.arange(start, stop)
+        self.count = stop
+
+    def ids(self):
+        """The kept rows."""
+        return self._ids[: self.count]
+
+    def values(self):
+        """Their kept values, in the order of :meth:`ids`."""
+        return self._values[: self.count]
+
+    def at(self, W, rows):
+        """The values of ``rows`` at the last merge: kept, else still in ``W``
+        (rows below ``n_rows`` only)."""
+        out = W[rows]
+        slot = self.slot[rows]
+        kept = slot >= 0
+        out[kept] = self._values[slot[kept]]
         return out
 
 
@@ -218,14 +304,14 @@ def merge(updates, combine="sum"):
     """
     updates = [u for u in updates if u is not None]
     absolute = updates[0].absolute
-    mean = absolute or combine == "mean"
+    power = 1.0 if absolute else _POWER[combine]
     out = Update(absolute=absolute)
     for name in updates[0].rows:
         parts = [u.rows[name] for u in updates]
-        out.rows[name] = _merge_rows(parts, mean or name == "input_new")
+        out.rows[name] = _merge_rows(parts, 1.0 if name == "input_new" else power)
     for attr in ("dense", "biases"):
         merged = [
-            _merge_whole(g, mean) for g in zip(*(getattr(u, attr) for u in updates))
+            _merge_whole(g, power) for g in zip(*(getattr(u, attr) for u in updates))
         ]
         setattr(out, attr, [m for m, _ in merged])
         setattr(out, f"{attr}_owner", [o for _, o in merged])
@@ -243,9 +329,15 @@ def merge(updates, combine="sum"):
     return out
 
 
-def _merge_rows(parts, mean):
-    """Merge ``(keys, values, _)`` parts by key: sums (or means) of each key's
-    values. A part holds each key once; the sum of one value is that value."""
+# How merges scale a weight's summed changes: by k ** -power for the k updates
+# that changed it.
+_POWER = {"sum": 0.0, "mean": 1.0}
+
+
+def _merge_rows(parts, power):
+    """Merge ``(keys, values, _)`` parts by key: the sum of each key's ``k``
+    values over ``k ** power`` (1: their mean). A part holds each key once;
+    one value merges to itself."""
     unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
     values = parts[0][1]
     total = np.zeros((unique.size, *values.shape[1:]), dtype=values.dtype)
@@ -256,12 +348,13 @@ def _merge_rows(parts, mean):
         total[at] += values
         counts[at] += 1
         owner[at] = np.where(counts[at] == 1, i, -1)
-    if mean:
-        total /= counts.reshape((-1,) + (1,) * (total.ndim - 1)).astype(total.dtype)
+    if power:
+        scale = counts.astype(total.dtype) ** np.float32(power)
+        total /= scale.reshape((-1,) + (1,) * (total.ndim - 1))
     return unique, total, owner
 
 
-def _merge_whole(group, mean):
+def _merge_whole(group, power):
     """Merge whole arrays (None: unchanged) as :func:`merge` merges rows;
     returns the merge (None: unchanged) and the lone update changing it."""
     changed = [(i, a) for i, a in enumerate(group) if a is not None]
@@ -270,7 +363,7 @@ def _merge_whole(group, mean):
     if len(changed) == 1:
         return changed[0][1], changed[0][0]
     total = np.sum([a for _, a in changed], axis=0)
-    return (total / len(changed) if mean else total).astype(total.dtype), -1
+    return (total / len(changed) ** power).astype(total.dtype), -1
 
 
 def apply(clf, merged, base=None, n_threads=1):
@@ -288,7 +381,7 @@ def apply(clf, merged, base=None, n_threads=1):
     features, delta, _ = merged.rows["input"]
     if features.size:  # none in an absolute merge
         rows = net.rows[features]
-        net.weights[0][rows] = base.w0[rows] + delta
+        net.weights[0][rows] = base.inputs.at(net.weights[0], rows) + delta
     features, values, _ = merged.rows["input_new"]
     if features.size:
         net.add_inputs(features)
@@ -298,7 +391,8 @@ def apply(clf, merged, base=None, n_threads=1):
         if change is not None:
             net.weights[k][...] = change if absolute else base.weights[k - 1] + change
     ids, change, _ = merged.rows["output"]
-    net.weights[last][ids] = change if absolute else base.weights[-1][ids] + change
+    W = net.weights[last]
+    W[ids] = change if absolute else base.outputs.at(W, ids) + change
     for k, change in enumerate(merged.biases):
         if change is not None:
             net.biases[k][...] = change if absolute else base.biases[k] + change

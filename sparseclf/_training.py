@@ -171,6 +171,13 @@ class Trainer:
         Whether epochs are judged by a held-out score (else by the loss).
     """
 
+    # Called before each training step with the first-layer rows of the batch
+    # (after ``Network.to_rows``) and its ``ActiveOutputs`` (None: every
+    # output is active): the rows the step may change. Data-parallel training
+    # keeps their values from before it (``sparseclf._merge.Base``). Set for
+    # a call and cleared after it, never pickled.
+    before_step = None
+
     def __init__(self, rng, early_stopping):
         self.rng = rng
         self.n_iter = 0
@@ -283,6 +290,8 @@ class Trainer:
             Xb = RowBlock(Xe, s, e)
             ptr, lab = pe[s : e + 1] - pe[s], le[pe[s] : pe[e]]
             if fused:
+                if self.before_step is not None:
+                    self.before_step(Xb.indices, None)
                 loss = network.dense_step(
                     Xb, ptr, lab, seeds[t], settings.adam, settings.dropout, n_threads
                 )
@@ -290,6 +299,8 @@ class Trainer:
                 H = network.hidden(Xb, n_threads, settings.dropout, rng, rows=True)
                 W, b = network.weights[-1], network.biases[-1]
                 active = sampler.sample(H[-1], W, b, ptr, lab, rng, n_threads)
+                if self.before_step is not None:
+                    self.before_step(Xb.indices, active)
                 loss = network.train_step(
                     Xb, H, *active, settings.adam, settings.dropout, n_threads
                 )

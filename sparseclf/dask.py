@@ -135,7 +135,9 @@ def train(
         the round's parts: ``train_seconds`` (the replicas training and
         reporting their updates),
         ``merge_seconds`` (on the driver) and ``send_seconds`` (the replicas
-        taking the merge).
+        taking the merge); and inside those, on the slowest replica:
+        ``fit_seconds`` (its ``partial_fit``), ``update_seconds`` (finding
+        what it changed) and ``apply_seconds`` (setting the merge).
 
     Returns
     -------
@@ -213,13 +215,13 @@ def train(
             t0 = time.perf_counter()
             results = _wait([replicas[i].train_round() for i in busy])
             t1 = time.perf_counter()
-            updates = [u for u, _, _ in results]
+            updates = [u for u, _, _, _ in results]
             merged = merge(updates, combine)
             t2 = time.perf_counter()
             shares = [_share(merged, busy, i) for i in range(len(replicas))]
-            _wait([r.take(*share) for r, share in zip(replicas, shares)])
-            n = sum(n for _, n, _ in results)
-            loss = sum(n * loss for _, n, loss in results) / n
+            applied = _wait([r.take(*share) for r, share in zip(replicas, shares)])
+            n = sum(n for _, n, _, _ in results)
+            loss = sum(n * loss for _, n, loss, _ in results) / n
             record.add(n, loss)
             if callback is not None:
                 callback(
@@ -235,6 +237,9 @@ def train(
                         "train_seconds": t1 - t0,
                         "merge_seconds": t2 - t1,
                         "send_seconds": time.perf_counter() - t2,
+                        "fit_seconds": max(s["fit"] for *_, s in results),
+                        "update_seconds": max(s["update"] for *_, s in results),
+                        "apply_seconds": max(applied),
                     }
                 )
         record.end_epoch()

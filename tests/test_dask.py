@@ -116,6 +116,11 @@ def test_two_workers_data_stays_and_result_loads_elsewhere(client, data, tmp_pat
     assert client.who_has(blocks) == where  # no block of X moved or was copied
     assert {entry["epoch"] for entry in log} == {0, 1, 2}
     assert all(0 < entry["bytes_sent"] for entry in log)
+    # The replicas' own times lie within the driver's wall times.
+    for entry in log:
+        assert 0 < entry["fit_seconds"] < entry["train_seconds"]
+        assert 0 < entry["update_seconds"] < entry["train_seconds"]
+        assert 0 < entry["apply_seconds"] < entry["send_seconds"]
     # As good as one process's training on the same data and epochs (the
     # replicas' changes add up: see combine="sum").
     alone = SparseMLPClassifier(**params)

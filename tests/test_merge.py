@@ -23,9 +23,12 @@ def replicas(wide_separable):
     clf.partial_fit(X[:200], y[:200], classes=np.arange(300))
     a, b = clf, pickle.loads(pickle.dumps(clf))
     bases = [Base(a), Base(b)]
-    a.partial_fit(X[200:700], y[200:700])
-    b.partial_fit(X[700:], y[700:])
-    return (a, b), bases
+    start = pickle.loads(pickle.dumps(clf))
+    with bases[0].tracking(a):
+        a.partial_fit(X[200:700], y[200:700])
+    with bases[1].tracking(b):
+        b.partial_fit(X[700:], y[700:])
+    return (a, b), bases, start
 
 
 def _first_layer(clf):
@@ -35,7 +38,7 @@ def _first_layer(clf):
 
 @pytest.mark.parametrize("combine", ["sum", "mean"])
 def test_merge_adds_or_averages_changes(replicas, combine):
-    (a, b), bases = replicas
+    (a, b), bases, start = replicas
     updates = [base.update(r) for base, r in zip(bases, (a, b))]
     merged = merge(updates, combine)
     apply(a, merged.without(0), base=bases[0])
@@ -46,7 +49,7 @@ def test_merge_adds_or_averages_changes(replicas, combine):
     np.testing.assert_array_equal(_first_layer(a), _first_layer(b))
     # Each weight: its start plus the replicas' changes, summed or averaged.
     na, nb = (_network(r).network for r in (a, b))
-    w0 = bases[0].weights[-1]  # the output layer both replicas started from
+    w0 = _network(start).network.weights[-1]  # where both replicas started
     da = updates[0].rows["output"]
     db = updates[1].rows["output"]
     both = np.intersect1d(da[0], db[0])
@@ -68,17 +71,78 @@ def test_merge_adds_or_averages_changes(replicas, combine):
     assert counts[0].sum() == 1200
 
 
-def test_refreshed_base_equals_a_new_base(replicas):
-    (a, b), bases = replicas
+def test_update_holds_every_changed_row_and_only_those(replicas):
+    # The base keeps only the rows training may change; its update is what a
+    # comparison of every row with a full copy of the start finds.
+    (a, _), bases, start = replicas
+    update = bases[0].update(a)
+    net, net0 = _network(a).network, _network(start).network
+    w, w0 = net.first_layer(), net0.first_layer()
+    seen = net0.rows != 0
+    moved = np.flatnonzero(seen & (w != w0).any(axis=1))
+    features, delta, _ = update.rows["input"]
+    np.testing.assert_array_equal(features, moved)
+    np.testing.assert_array_equal(delta, w[moved] - w0[moved])
+    new = np.flatnonzero(~seen & (net.rows != 0))
+    assert new.size > 0
+    np.testing.assert_array_equal(update.rows["input_new"][0], new)
+    np.testing.assert_array_equal(update.rows["input_new"][1], w[new])
+    W, W0 = net.weights[-1], net0.weights[-1]
+    moved = np.flatnonzero((W != W0).any(axis=1))
+    assert moved.size > 0
+    ids, delta, _ = update.rows["output"]
+    np.testing.assert_array_equal(ids, moved)
+    np.testing.assert_array_equal(delta, W[moved] - W0[moved])
+    b, b0 = net.biases[-1], net0.biases[-1]
+    ids, delta, _ = update.rows["output_bias"]
+    np.testing.assert_array_equal(ids, np.flatnonzero(b != b0))
+    np.testing.assert_array_equal(delta, (b - b0)[ids])
+    assert _network(a).trainer.before_step is None  # the hook is gone
+
+
+def test_base_keeps_only_the_rows_a_step_may_change(wide_separable):
+    X, y = wide_separable(n_classes=300, n_samples=220)
+    clf = SparseMLPClassifier(output_sparsity=0.05, batch_size=20, random_state=0)
+    clf.partial_fit(X[:200], y[:200], classes=np.arange(300))
+    base = Base(clf)
+    with base.tracking(clf):
+        clf.partial_fit(X[200:], y[200:])  # one step
+    net = _network(clf).network
+    rows = np.unique(net.rows[X[200:].indices])
+    np.testing.assert_array_equal(np.sort(base.inputs.ids()), rows[rows < base.n_rows])
+    # Its labels, the drawn negatives and the hubs: not the whole layer.
+    assert np.isin(y[200:], base.outputs.ids()).all()
+    assert base.outputs.count < 300 // 2
+
+
+def test_reset_base_tracks_as_a_new_base(replicas, wide_separable):
+    (a, b), bases, _ = replicas
     updates = [base.update(r) for base, r in zip(bases, (a, b))]
-    merged = merge(updates, "sum")
-    share = merged.without(0)
+    share = merge(updates, "sum").without(0)
     apply(a, share, base=bases[0])
-    bases[0].refresh(a, updates[0], share)
-    fresh = Base(a)
-    n = fresh.n_rows
-    np.testing.assert_array_equal(bases[0].w0[:n], fresh.w0)
+    bases[0].reset(a)
+    copy = pickle.loads(pickle.dumps(a))
+    fresh = Base(copy)
     for x, y in zip(bases[0].weights + bases[0].biases, fresh.weights + fresh.biases):
         np.testing.assert_array_equal(x, y)
     np.testing.assert_array_equal(bases[0].label_counts, fresh.label_counts)
     assert (bases[0].step, bases[0].n_rows) == (fresh.step, fresh.n_rows)
+    assert bases[0].outputs.count == bases[0].inputs.count == 0
+    X, y = wide_separable(n_classes=300, n_samples=400)
+    for base, clf in ((bases[0], a), (fresh, copy)):
+        with base.tracking(clf):
+            clf.partial_fit(X, y)
+    again, expected = bases[0].update(a), fresh.update(copy)
+    for name, (keys, values, _) in expected.rows.items():
+        np.testing.assert_array_equal(again.rows[name][0], keys)
+        np.testing.assert_array_equal(again.rows[name][1], values)
+
+
+def test_untracked_steps_are_refused(wide_separable):
+    X, y = wide_separable(n_classes=300, n_samples=200)
+    clf = SparseMLPClassifier(output_sparsity=0.05, random_state=0)
+    clf.partial_fit(X, y, classes=np.arange(300))
+    base = Base(clf)
+    clf.partial_fit(X, y)  # the base saw none of these steps
+    with pytest.raises(RuntimeError, match="train within Base.tracking"):
+        base.update(clf)
