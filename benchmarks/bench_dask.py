@@ -6,7 +6,8 @@
 (worker processes) against one process training with ``n_jobs=2``: the same
 data, the same model, the same epochs. The single process trains with one
 ``partial_fit`` call per epoch over all its data (shuffled); the cluster holds
-the data as a dask array of 4 blocks, persisted before the clock starts.
+the data as a dask array of 4 blocks, two on each worker, persisted before the
+clock starts.
 
 Per configuration the table gives samples/s (training samples times epochs over
 the wall time of training), P@1 on held-out samples (accuracy for text), and
@@ -91,7 +92,7 @@ def single(config, X, y, X_test, y_test, epochs):
 
 def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
     import dask.array as da
-    from distributed import Client, LocalCluster, wait
+    from distributed import Client, LocalCluster, futures_of, wait
 
     from sparseclf.dask import train
 
@@ -107,8 +108,21 @@ def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
         chunks_X = (rows,) if X.ndim == 1 else (rows, X.shape[1])
         Xd = da.from_array(X, chunks=chunks_X, asarray=False)
         yd = da.from_array(y, chunks=(rows,) + y.shape[1:], asarray=False)
+        # Half the blocks on each worker: the scheduler alone may place them
+        # 3 + 1, and one replica then idles for a third of every epoch.
+        workers = sorted(client.scheduler_info()["workers"])
+        half = n_blocks // 2 * rows
+        halves = [
+            client.persist([Xd[part], yd[part]], workers=[worker])
+            for part, worker in zip((slice(0, half), slice(half, None)), workers)
+        ]
+        Xd = da.concatenate([Xh for Xh, _ in halves])
+        yd = da.concatenate([yh for _, yh in halves])
         Xd, yd = client.persist([Xd, yd])
         wait([Xd, yd])
+        where = client.who_has(futures_of(Xd))
+        placed = sorted(sum(w in ws for ws in where.values()) for w in workers)
+        print(f"blocks per worker: {' + '.join(map(str, placed))}")
         classes = np.unique(y) if y.ndim == 1 else None
         t0 = time.perf_counter()
         clf = train(
@@ -168,15 +182,20 @@ def run(config, sync_every, combine):
     syncs = [e for e in log if e["n_samples"] > 0]
     gathered = np.mean([e["bytes_gathered"] for e in syncs])
     sent = np.mean([e["bytes_sent"] for e in syncs])
-    parts = {k: sum(e[k] for e in syncs) for k in ("train_seconds", "merge_seconds")}
-    parts["send_seconds"] = sum(e["send_seconds"] for e in syncs)
+    names = ("train", "merge", "send", "fit", "update", "apply")
+    # (nan: a callback without the replicas' own times, before 2026-12-03)
+    parts = {k: sum(e.get(f"{k}_seconds", np.nan) for e in syncs) for k in names}
     print(
         f"{len(syncs)} syncs of {np.mean([e['n_samples'] for e in syncs]):,.0f} "
         f"samples; per sync {gathered / 2**20:.2f} MiB gathered (both updates), "
         f"{sent / 2**20:.2f} MiB sent to each replica. Wall {seconds:.1f} s: "
-        + ", ".join(f"{k} {v:.1f} s" for k, v in parts.items())
+        f"train {parts['train']:.1f} s (the slowest replica's partial_fit "
+        f"{parts['fit']:.1f} s, finding its update {parts['update']:.1f} s, the "
+        f"rest sending it), merge {parts['merge']:.1f} s, send {parts['send']:.1f} "
+        f"s (the slowest replica setting it {parts['apply']:.1f} s), outside the "
+        f"syncs {seconds - parts['train'] - parts['merge'] - parts['send']:.1f} s"
     )
-    per_worker = sum(e["n_samples"] for e in syncs) / parts["train_seconds"] / 2
+    per_worker = sum(e["n_samples"] for e in syncs) / parts["train"] / 2
     print(
         "projected speed-up over one machine (10 Gbit/s, measured merge time): "
         + ", ".join(
