@@ -132,7 +132,7 @@ class Base:
         try:
             yield self
         finally:
-            trainer.before_step = None
+            del trainer.before_step  # the class's None again: not pickled
 
     def _keep(self, net, rows, active):
         self.n_seen += 1
