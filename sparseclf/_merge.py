@@ -157,17 +157,16 @@ class Base:
         out = Update(steps=net.step - self.step)
         w = net.weights[0]
         kept = self.inputs.ids()
+        delta = w[kept] - self.inputs.values()  # row kept[i]'s change is delta[i]
         changed = np.zeros(net.n_rows, dtype=bool)
-        changed[kept[(w[kept] != self.inputs.values()).any(axis=1)]] = True
+        changed[kept[delta.any(axis=1)]] = True
         changed[self.n_rows :] = True  # rows new since the base
         changed[0] = False  # the shared zero row of unseen features
         features = _features_of_rows(net.rows, changed)
         rows = net.rows[features]
         new = rows >= self.n_rows
         old = ~new
-        out.rows["input"] = _part(
-            features[old], w[rows[old]] - self.inputs.at(w, rows[old])
-        )
+        out.rows["input"] = _part(features[old], delta[self.inputs.slot[rows[old]]])
         out.rows["input_new"] = _part(features[new], w[rows[new]])
         last = len(net.weights) - 1
         for k in range(1, last):
@@ -212,11 +211,16 @@ class _KeptRows:
     def keep(self, W, rows):
         """Keep the values in ``W`` of ``rows`` not kept yet."""
         rows = np.asarray(rows)
-        rows = rows[rows < self.n_rows]
+        if rows.size and rows.max() >= self.n_rows:
+            rows = rows[rows < self.n_rows]
         rows = rows[self.slot[rows] < 0]
         if rows.size == 0:
             return
-        rows = np.unique(rows)
+        # Each row once, without a sort: of a row's places in ``rows``, the
+        # last written into ``slot`` is the one read back.
+        places = np.arange(rows.size)
+        self.slot[rows] = places
+        rows = rows[self.slot[rows] == places]
         start, stop = self.count, self.count + rows.size
         if stop > self._ids.size:
             cap = max(stop, 2 * self._ids.size)
@@ -414,6 +418,8 @@ def apply(clf, merged, base=None, n_threads=1):
         sampler.label_counts = counts
         cdf = np.cumsum(counts + 1.0)
         sampler.negative_cdf = cdf / cdf[-1]
+        # The hubs are picked again on the sampler's own schedule (every
+        # _HUB_EVERY steps), from the merged layer by then: a pick reads the
+        # whole output layer, and forcing one after every merge doubled them.
         sampler.hub_mean = merged.hub_mean
-        sampler.hub_wait = 0  # pick the hubs of the merged layer at the next step
         sampler.weights_changed(net.weights[-1], n_threads)
