@@ -134,9 +134,14 @@ def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
             sync_every=sync_every,
             combine=combine,
             random_state=0,
-            callback=log.append,
+            callback=lambda entry: log.append({**entry, "at": time.perf_counter()}),
         )
         seconds = time.perf_counter() - t0
+    # Before the first merge's round began, and after the last merge.
+    first = log[0]
+    round_ = first["train_seconds"] + first["merge_seconds"] + first["send_seconds"]
+    log[0]["start_seconds"] = first["at"] - t0 - round_
+    log[-1]["finish_seconds"] = t0 + seconds - log[-1]["at"]
     return X.shape[0] * epochs / seconds, score(clf, X_test, y_test), log, seconds
 
 
@@ -193,7 +198,11 @@ def run(config, sync_every, combine):
         f"{parts['fit']:.1f} s, finding its update {parts['update']:.1f} s, the "
         f"rest sending it), merge {parts['merge']:.1f} s, send {parts['send']:.1f} "
         f"s (the slowest replica setting it {parts['apply']:.1f} s), outside the "
-        f"syncs {seconds - parts['train'] - parts['merge'] - parts['send']:.1f} s"
+        f"syncs {seconds - parts['train'] - parts['merge'] - parts['send']:.1f} s "
+        f"(start {log[0]['start_seconds']:.1f} s, finish "
+        f"{log[-1]['finish_seconds']:.1f} s); the first sync (every row) "
+        f"{log[0]['train_seconds'] + log[0]['merge_seconds']:.1f} + "
+        f"{log[0]['send_seconds']:.1f} s"
     )
     per_worker = sum(e["n_samples"] for e in syncs) / parts["train"] / 2
     print(
