@@ -367,8 +367,10 @@ def test_merge_rebuilds_tables_only_for_lsh_training(
     clf.partial_fit(X[:300], y[:300], classes=np.arange(300))
     a, b = clf, pickle.loads(pickle.dumps(clf))
     bases = [Base(a), Base(b)]
-    a.partial_fit(X[300:600], y[300:600])
-    b.partial_fit(X[600:], y[600:])
+    with bases[0].tracking(a):
+        a.partial_fit(X[300:600], y[300:600])
+    with bases[1].tracking(b):
+        b.partial_fit(X[600:], y[600:])
     merged = merge([base.update(r) for base, r in zip(bases, (a, b))])
     builds = count_calls(monkeypatch, LSHTables, "build")
     apply(a, merged.without(0), base=bases[0])
