@@ -78,8 +78,9 @@ def train(
     ----------
     estimator : SparseMLPClassifier or TextClassifier
         Trained in place: from scratch if unfitted (every replica starts the
-        same model from one seed; their first merge averages the first-layer
-        rows each drew for the features it saw), else from its current state.
+        same model from one seed; a first-layer row that several replicas
+        drew for a feature takes the first replica's), else from its current
+        state.
     X : dask array of shape (n_samples, n_features) or (n_samples,), dask \
             bag, or list of str
         Features (dense or scipy.sparse blocks; chunked along rows only), texts

@@ -146,3 +146,20 @@ def test_untracked_steps_are_refused(wide_separable):
     clf.partial_fit(X, y)  # the base saw none of these steps
     with pytest.raises(RuntimeError, match="train within Base.tracking"):
         base.update(clf)
+
+
+def test_rows_new_to_several_updates_take_the_first_ones_value(replicas):
+    (a, b), bases, _ = replicas
+    updates = [base.update(r) for base, r in zip(bases, (a, b))]
+    (ka, va, _), (kb, vb, _) = (u.rows["input_new"] for u in updates)
+    both = np.intersect1d(ka, kb)
+    assert both.size > 0
+    keys, values, owner = merge(updates, "sum").rows["input_new"]
+    at = np.searchsorted(keys, both)
+    # Not the mean of two rows drawn apart: the first update's row.
+    np.testing.assert_array_equal(values[at], va[np.searchsorted(ka, both)])
+    assert (owner[at] == -1).all()
+    only_b = np.setdiff1d(kb, ka)
+    np.testing.assert_array_equal(
+        values[np.searchsorted(keys, only_b)], vb[np.searchsorted(kb, only_b)]
+    )
