@@ -304,11 +304,11 @@ def merge(updates, combine="sum"):
     one). A first-layer row new to several updates takes its value in the
     first of them: each replica drew it at random in its own order, and the
     mean of rows drawn apart shrinks them and mixes unrelated directions
-    (P@1 0.926x -> 0.978x of one process at 10^4 labels, 0.921x -> 0.933x at
-    10^5, ``benchmarks/README.md``). The other rows of absolute updates (a
-    first round, from the same seed) get the mean of their values. A weight
-    only one update changed gets its change unchanged. Counts add up; the
-    step count becomes the largest update's.
+    (P@1 0.908x -> 0.946x of one process at 10^4 labels over three seeds,
+    0.936x -> 0.949x at 10^5 over two, ``benchmarks/README.md``). The other
+    rows of absolute updates (a first round, from the same seed) get the mean
+    of their values. A weight only one update changed gets its change
+    unchanged. Counts add up; the step count becomes the largest update's.
     """
     updates = [u for u in updates if u is not None]
     absolute = updates[0].absolute
