@@ -349,16 +349,11 @@ def _merge_rows(parts, power):
     """Merge ``(keys, values, _)`` parts by key: the sum of each key's ``k``
     values over ``k ** power`` (1: their mean). A part holds each key once;
     one value merges to itself."""
-    unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
-    values = parts[0][1]
-    total = np.zeros((unique.size, *values.shape[1:]), dtype=values.dtype)
-    counts = np.zeros(unique.size, dtype=np.int32)
-    owner = np.full(unique.size, -1, dtype=np.int32)
-    for i, (keys, values, _) in enumerate(parts):
-        at = np.searchsorted(unique, keys)
+
+    def add(total, at, values, first):
         total[at] += values
-        counts[at] += 1
-        owner[at] = np.where(counts[at] == 1, i, -1)
+
+    unique, total, counts, owner = _by_key(parts, add)
     if power:
         scale = counts.astype(total.dtype) ** np.float32(power)
         total /= scale.reshape((-1,) + (1,) * (total.ndim - 1))
@@ -368,6 +363,20 @@ def _merge_rows(parts, power):
 def _first_rows(parts):
     """Merge ``(keys, values, _)`` parts by key: each key takes its value in
     the first part holding it."""
+
+    def keep_first(total, at, values, first):
+        total[at[first]] = values[first]
+
+    unique, total, _, owner = _by_key(parts, keep_first)
+    return unique, total, owner
+
+
+def _by_key(parts, combine):
+    """Walk ``(keys, values, _)`` parts by key: ``combine(total, at, values,
+    first)`` folds each part's values into the rows ``at`` of ``total``
+    (``first``: the keys no earlier part held). Returns the sorted keys, the
+    totals, how many parts held each key, and the lone part holding it (-1:
+    several)."""
     unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
     values = parts[0][1]
     total = np.zeros((unique.size, *values.shape[1:]), dtype=values.dtype)
@@ -375,11 +384,10 @@ def _first_rows(parts):
     owner = np.full(unique.size, -1, dtype=np.int32)
     for i, (keys, values, _) in enumerate(parts):
         at = np.searchsorted(unique, keys)
-        fresh = counts[at] == 0
-        total[at[fresh]] = values[fresh]
+        combine(total, at, values, counts[at] == 0)
         counts[at] += 1
         owner[at] = np.where(counts[at] == 1, i, -1)
-    return unique, total, owner
+    return unique, total, counts, owner
 
 
 def _merge_whole(group, power):
