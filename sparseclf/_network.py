@@ -24,7 +24,6 @@ _output_layer = load("_output_layer")
 
 _ONE = np.float32(1)
 
-
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
 
@@ -65,9 +64,10 @@ class Network:
         Seeds the weights' generator.
     """
 
-    # False: a first-layer row takes the Adam steps it missed since it was last
-    # touched before its own (see ``_input_layer.input_step``); True: it skips
-    # them, as PyTorch's SparseAdam.
+    # True: a first-layer row skips the Adam steps of batches without its
+    # feature, as PyTorch's SparseAdam; False: it takes them, as dense Adam,
+    # when next touched (see ``_input_layer.input_step``). Set by the
+    # estimator's ``lazy_adam`` for each fit.
     lazy_adam = True
 
     def __init__(self, n_features, hidden, n_outputs, rng):

@@ -9,6 +9,7 @@ import pytest
 import scipy.sparse as sp
 
 from sparseclf._csr import RowBlock
+from sparseclf._kernels import load
 from sparseclf._lsh import active_sets
 from sparseclf._network import Adam, Network
 from sparseclf._sampler import DenseOutputs
@@ -587,8 +588,6 @@ def test_first_layer_rows_catch_up_the_steps_they_missed(skipped):
     # A row last updated at step t0 and touched again at t0 + skipped + 1 ends
     # where dense Adam puts it: ``skipped`` zero-gradient steps, then the step
     # with its gradient (float64 NumPy, each step with its own constants).
-    from sparseclf._kernels import load
-
     rng = np.random.RandomState(0)
     hidden, lr, t0 = 8, 1e-2, 5000
     step_now = t0 + skipped + 1
@@ -631,8 +630,6 @@ def test_catch_up_stays_bounded_when_beta1_squared_exceeds_beta2():
     # With beta1**2 >= beta2 the geometric sum of beta1 / sqrt(beta2) diverges;
     # the catch-up then leaves the v decay out and moves at most
     # lr_t * m / (sqrt(v) + eps) * beta1 / (1 - beta1).
-    from sparseclf._kernels import load
-
     hidden = 4
     W = np.zeros((2, hidden), np.float32)
     m = np.full((2, hidden), 1e-2, np.float32)

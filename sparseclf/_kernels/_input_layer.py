@@ -7,9 +7,9 @@ weight rows. Both kernels are race-free, so results do not depend on the number
 of threads: the forward pass writes only its own sample's row, and the update
 gives each touched weight row to one thread, which sums that row's gradient
 over the batch and applies Adam to it at once. Only the rows the batch touches
-are read or written. Unlike PyTorch's SparseAdam ("lazy" Adam), a row that
-missed steps first takes them as dense Adam would have, with a zero gradient
-(``catch_up_row``), so that training learns as much per step as dense Adam.
+are read or written: "lazy" Adam, as PyTorch's SparseAdam, or, when the
+update is given the step count, a row that missed steps first takes them as
+dense Adam would have, with a zero gradient (``catch_up_row``).
 """
 
 import numpy as np
@@ -83,7 +83,8 @@ def input_step(
     ``W`` gets gradient ``sum_i X[i, j] * dpre[i]``, the bias ``b`` gets
     ``sum_i dpre[i]`` (Adam on it too; see ``adam_row`` for ``lr_t`` and
     ``eps_t``). ``last[j]`` is the step at which row ``j`` was last updated
-    (0: never), set to ``step`` here; the steps in between are caught up.
+    (0: never, or lazily), set to ``step`` here; the steps in between are
+    caught up. ``step`` 0 catches nothing up: lazy Adam.
 
     Returns a sum of the weights read ahead, a value of no use but to keep the
     compiler from dropping those reads.
