@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from distributed import futures_of, get_worker, wait
 
-from sparseclf._merge import Base, _network, apply, first_update
+from sparseclf._merge import Base, _network, apply
 from sparseclf._text import TextClassifier
 
 
@@ -181,16 +181,15 @@ class Replica:
         self.pos += take.size
         X, y = self.X[take], _take(self.y, take)
         t0 = time.perf_counter()
-        if self.base is None:  # the round that started the model
+        if self.base is None:  # the round that starts the model
             self.clf.partial_fit(X, y, classes=self.classes)
-            t1 = time.perf_counter()
             self._decorrelate()
-            update = first_update(self.clf)
+            self.base = Base.initial(self.clf)
         else:
             with self.base.tracking(self.clf):
                 self.clf.partial_fit(X, y, classes=self.classes)
-            t1 = time.perf_counter()
-            update = self.base.update(self.clf)
+        t1 = time.perf_counter()
+        update = self.base.update(self.clf)
         seconds = {"fit": t1 - t0, "update": time.perf_counter() - t1}
         return update, take.size, _network(self.clf).trainer.loss, seconds
 
@@ -199,11 +198,8 @@ class Replica:
         own update alone, which it has already); returns the seconds it took."""
         t0 = time.perf_counter()
         if not sole:
-            apply(self.clf, merged, base=self.base, n_threads=self.clf.n_jobs)
-        if self.base is None:
-            self.base = Base(self.clf)
-        else:
-            self.base.reset(self.clf)
+            apply(self.clf, merged, self.base, n_threads=self.clf.n_jobs)
+        self.base.reset(self.clf)
         return time.perf_counter() - t0
 
     def state(self):

@@ -7,8 +7,9 @@ replica reports what it changed since the last merge (an ``Update``), the
 updates are merged, and every replica takes the merge. Only changed weights
 travel, as changes from the last merge: the first layer's rows of the features
 a replica trained on (keyed by feature id, since each replica numbers its rows
-in its own order; a feature new to the model comes as its row), the output
-rows its active sets touched, the small hidden layers whole. Each replica keeps
+in its own order; a feature's row starts where every replica draws it, from
+the feature's id), the output rows its active sets touched, the small hidden
+layers whole. Each replica keeps
 its own Adam moments (a row's moments describe the gradients that replica
 saw), so a merge moves a third of what the weights and both moments would.
 
@@ -22,7 +23,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+from sklearn.utils import check_random_state
 
+from sparseclf._network import Network
 from sparseclf._sampler import OutputSampler
 
 
@@ -36,13 +39,11 @@ class Update:
     """What a replica changed since its last ``Base`` (or a merge of those).
 
     ``rows`` maps a part's name to ``(keys, values, owner)``: the keys (feature
-    ids for the first layer's ``"input"`` and ``"input_new"``, output ids for
-    ``"output"`` and ``"output_bias"``), their changes (new rows' values for
-    ``"input_new"``), and in a merge, for each key, the update that alone
-    changed it (-1: several). ``dense`` holds the changes of the hidden layers'
-    weights and ``biases`` of the hidden biases, whole (None where unchanged),
-    with ``dense_owner`` / ``biases_owner`` likewise. An ``absolute`` update
-    holds values, not changes: a replica's first round, from no common start.
+    ids for the first layer's ``"input"``, output ids for ``"output"`` and
+    ``"output_bias"``), their changes, and in a merge, for each key, the update
+    that alone changed it (-1: several). ``dense`` holds the changes of the
+    hidden layers' weights and ``biases`` of the hidden biases, whole (None
+    where unchanged), with ``dense_owner`` / ``biases_owner`` likewise.
     """
 
     rows: dict = field(default_factory=dict)
@@ -50,7 +51,6 @@ class Update:
     biases: list = field(default_factory=list)
     dense_owner: list = field(default_factory=list)
     biases_owner: list = field(default_factory=list)
-    absolute: bool = False
     steps: int = 0
     label_counts: tuple = None  # (ids, added counts) of the output sampler
     hub_mean: np.ndarray = None
@@ -70,7 +70,6 @@ class Update:
         """This merge without what only update ``owner`` changed (its replica
         has those values already)."""
         out = Update(
-            absolute=self.absolute,
             steps=self.steps,
             label_counts=self.label_counts,
             hub_mean=self.hub_mean,
@@ -95,8 +94,9 @@ class Base:
     step, the first-layer rows and output rows the step may change (see
     :meth:`tracking`), and the base keeps those rows' values the first time
     (copy on write). Its update holds the kept rows that changed; rows it
-    never kept are as they were. The small layers, biases and counts are
-    copied whole.
+    never kept are as they were; a first-layer row added since the base was
+    where the network draws it (``Network.initial_rows``). The small layers,
+    biases and counts are copied whole.
     """
 
     def __init__(self, clf):
@@ -106,10 +106,49 @@ class Base:
         self.outputs = _KeptRows(net.weights[-1].shape[1])
         self.reset(clf)
 
+    @classmethod
+    def initial(cls, clf):
+        """The base of ``clf``'s first training: its model before any step.
+
+        Replicas that started one model from one integer seed share this
+        start (their first-layer rows are drawn from the features' ids), so
+        their first rounds merge as changes, as any other. The start is drawn
+        again from the seed and checked against the model; its output layer
+        is kept whole, so the first update needs no tracking.
+        """
+        model = _network(clf)
+        net = model.network
+        seed = getattr(clf, "classifier_", clf).random_state
+        if not isinstance(seed, (int, np.integer)):
+            raise ValueError(
+                "A replica's start is drawn again from its seed: random_state "
+                f"must be an int, got {seed!r}."
+            )
+        hidden = [w.shape[1] for w in net.weights[:-1]]
+        start = Network(net.n_features, hidden, net.n_outputs, check_random_state(seed))
+        if start._row_key != net._row_key:
+            raise RuntimeError("The replica's model did not start from its seed.")
+        base = cls.__new__(cls)
+        base.inputs = _KeptRows(hidden[0])
+        base.inputs.clear(1)  # no first-layer row yet: each is where it is drawn
+        base.outputs = _KeptRows(hidden[-1])
+        base.outputs.clear(net.n_outputs)
+        base.outputs.keep(start.weights[-1], np.arange(net.n_outputs))
+        base.weights = start.weights[1:-1]
+        base.n_rows = 1
+        base.step = base.n_seen = 0
+        base.complete = True
+        base.biases = start.biases
+        counts = getattr(model.sampler, "label_counts", None)
+        base.label_counts = None if counts is None else np.zeros_like(counts)
+        base.n_labels = base.n_samples = 0
+        return base
+
     def reset(self, clf):
         """Make ``clf``'s current state the base (after it took a merge)."""
         model = _network(clf)
         net = model.network
+        self.complete = False  # the wide layers' rows are kept as steps come
         self.inputs.clear(net.n_rows)
         self.outputs.clear(net.n_outputs)
         self.weights = [w.copy() for w in net.weights[1:-1]]
@@ -145,11 +184,22 @@ class Base:
         valid = np.arange(own.shape[1]) < n_own[:, None]
         self.outputs.keep(W, np.concatenate([own[valid], active.pool]))
 
+    def input_rows(self, net, features):
+        """The first-layer rows of ``features`` at the base: kept, else as
+        they are in ``net``, or where they are drawn if new since the base
+        (or absent from ``net``)."""
+        rows = net.rows[features]
+        new = (rows >= self.n_rows) | (rows == 0)
+        out = np.empty((features.size, net.weights[0].shape[1]), dtype=np.float32)
+        out[~new] = self.inputs.at(net.weights[0], rows[~new])
+        out[new] = net.initial_rows(features[new])
+        return out
+
     def update(self, clf):
         """The :class:`Update` of ``clf`` since this base."""
         model = _network(clf)
         net = model.network
-        if self.n_seen != net.step - self.step:
+        if not self.complete and self.n_seen != net.step - self.step:
             raise RuntimeError(
                 f"{net.step - self.step} steps since the base, {self.n_seen} of "
                 "them tracked: train within Base.tracking."
@@ -157,17 +207,14 @@ class Base:
         out = Update(steps=net.step - self.step)
         w = net.weights[0]
         kept = self.inputs.ids()
-        delta = w[kept] - self.inputs.values()  # row kept[i]'s change is delta[i]
+        moved = (w[kept] != self.inputs.values()).any(axis=1)
         changed = np.zeros(net.n_rows, dtype=bool)
-        changed[kept[delta.any(axis=1)]] = True
+        changed[kept[moved]] = True
         changed[self.n_rows :] = True  # rows new since the base
         changed[0] = False  # the shared zero row of unseen features
         features = _features_of_rows(net.rows, changed)
         rows = net.rows[features]
-        new = rows >= self.n_rows
-        old = ~new
-        out.rows["input"] = _part(features[old], delta[self.inputs.slot[rows[old]]])
-        out.rows["input_new"] = _part(features[new], w[rows[new]])
+        out.rows["input"] = _part(features, w[rows] - self.input_rows(net, features))
         last = len(net.weights) - 1
         for k in range(1, last):
             change = net.weights[k] - self.weights[k - 1]
@@ -252,37 +299,17 @@ class _KeptRows:
         return out
 
 
-def first_update(clf):
-    """The absolute :class:`Update` of a replica's first round: every row it
-    has, as values (replicas started from the same seed, but their first-layer
-    rows were drawn in their own orders)."""
-    model = _network(clf)
-    net = model.network
-    out = Update(absolute=True, steps=net.step)
-    features = np.flatnonzero(net.rows).astype(np.int64)
-    out.rows["input"] = _part(features[:0], net.weights[0][:0])
-    out.rows["input_new"] = _part(features, net.weights[0][net.rows[features]])
-    last = len(net.weights) - 1
-    out.dense = [w.copy() for w in net.weights[1:last]]
-    ids = np.arange(net.n_outputs)
-    out.rows["output"] = _part(ids, net.weights[last])
-    out.biases = [b.copy() for b in net.biases[:last]]
-    out.rows["output_bias"] = _part(ids, net.biases[last])
-    _counts(out, model, None)
-    return out
-
-
 def _counts(out, model, base):
     """The label counts, hub mean and targets' counts an update adds."""
     counts = getattr(model.sampler, "label_counts", None)
     if counts is not None:
-        added = counts if base is None else counts - base.label_counts
+        added = counts - base.label_counts
         ids = np.flatnonzero(added)
         out.label_counts = (ids, added[ids])
         out.hub_mean = model.sampler.hub_mean
     targets = model.targets
-    out.n_labels = targets.n_labels - (0 if base is None else base.n_labels)
-    out.n_samples = targets.n_samples - (0 if base is None else base.n_samples)
+    out.n_labels = targets.n_labels - base.n_labels
+    out.n_samples = targets.n_samples - base.n_samples
 
 
 def _part(keys, values):
@@ -301,25 +328,14 @@ def merge(updates, combine="sum"):
     ``combine="sum"``: a weight several updates changed takes all their
     changes, as if the replicas' steps had been taken one after the other;
     ``"mean"``: their mean (model averaging: ``n`` replicas' steps count as
-    one). A first-layer row new to several updates takes its value in the
-    first of them: each replica drew it at random in its own order, and the
-    mean of rows drawn apart shrinks them and mixes unrelated directions
-    (P@1 0.908x -> 0.946x of one process at 10^4 labels over three seeds,
-    0.936x -> 0.949x at 10^5 over two, ``benchmarks/README.md``). The other
-    rows of absolute updates (a first round, from the same seed) get the mean
-    of their values. A weight only one update changed gets its change
-    unchanged. Counts add up; the step count becomes the largest update's.
+    one). A weight only one update changed gets its change unchanged. Counts
+    add up; the step count becomes the largest update's.
     """
     updates = [u for u in updates if u is not None]
-    absolute = updates[0].absolute
-    power = 1.0 if absolute else _POWER[combine]
-    out = Update(absolute=absolute)
+    power = _POWER[combine]
+    out = Update()
     for name in updates[0].rows:
-        parts = [u.rows[name] for u in updates]
-        if name == "input_new":
-            out.rows[name] = _first_rows(parts)
-        else:
-            out.rows[name] = _merge_rows(parts, power)
+        out.rows[name] = _merge_rows([u.rows[name] for u in updates], power)
     for attr in ("dense", "biases"):
         merged = [
             _merge_whole(g, power) for g in zip(*(getattr(u, attr) for u in updates))
@@ -350,32 +366,16 @@ def _merge_rows(parts, power):
     values over ``k ** power`` (1: their mean). A part holds each key once;
     one value merges to itself."""
 
-    def add(total, at, values, first):
-        total[at] += values
-
-    unique, total, counts, owner = _by_key(parts, add)
+    unique, total, counts, owner = _by_key(parts)
     if power:
         scale = counts.astype(total.dtype) ** np.float32(power)
         total /= scale.reshape((-1,) + (1,) * (total.ndim - 1))
     return unique, total, owner
 
 
-def _first_rows(parts):
-    """Merge ``(keys, values, _)`` parts by key: each key takes its value in
-    the first part holding it."""
-
-    def keep_first(total, at, values, first):
-        total[at[first]] = values[first]
-
-    unique, total, _, owner = _by_key(parts, keep_first)
-    return unique, total, owner
-
-
-def _by_key(parts, combine):
-    """Walk ``(keys, values, _)`` parts by key: ``combine(total, at, values,
-    first)`` folds each part's values into the rows ``at`` of ``total``
-    (``first``: the keys no earlier part held). Returns the sorted keys, the
-    totals, how many parts held each key, and the lone part holding it (-1:
+def _by_key(parts):
+    """Sum ``(keys, values, _)`` parts by key. Returns the sorted keys, the
+    sums, how many parts held each key, and the lone part holding it (-1:
     several)."""
     unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
     values = parts[0][1]
@@ -384,7 +384,7 @@ def _by_key(parts, combine):
     owner = np.full(unique.size, -1, dtype=np.int32)
     for i, (keys, values, _) in enumerate(parts):
         at = np.searchsorted(unique, keys)
-        combine(total, at, values, counts[at] == 0)
+        total[at] += values
         counts[at] += 1
         owner[at] = np.where(counts[at] == 1, i, -1)
     return unique, total, counts, owner
@@ -402,9 +402,9 @@ def _merge_whole(group, power):
     return (total / len(changed) ** power).astype(total.dtype), -1
 
 
-def apply(clf, merged, base=None, n_threads=1):
+def apply(clf, merged, base, n_threads=1):
     """Set replica ``clf`` to the merge ``merged`` of changes from ``base``,
-    its state at the last merge (None for an absolute merge: a first round).
+    its state at the last merge (or its start: ``Base.initial``).
 
     The output sampler's tables follow the merged layer (rebuilt now if its
     training reads them, else marked out of date: see
@@ -413,37 +413,29 @@ def apply(clf, merged, base=None, n_threads=1):
     """
     model = _network(clf)
     net, sampler, targets = model.network, model.sampler, model.targets
-    absolute = merged.absolute
     features, delta, _ = merged.rows["input"]
-    if features.size:  # none in an absolute merge
-        rows = net.rows[features]
-        net.weights[0][rows] = base.inputs.at(net.weights[0], rows) + delta
-    features, values, _ = merged.rows["input_new"]
     if features.size:
-        net.add_inputs(features)
-        net.weights[0][net.rows[features]] = values
+        start = base.input_rows(net, features)
+        net.add_inputs(features)  # the features other replicas brought
+        net.weights[0][net.rows[features]] = start + delta
     last = len(net.weights) - 1
     for k, change in enumerate(merged.dense, start=1):
         if change is not None:
-            net.weights[k][...] = change if absolute else base.weights[k - 1] + change
+            net.weights[k][...] = base.weights[k - 1] + change
     ids, change, _ = merged.rows["output"]
     W = net.weights[last]
-    W[ids] = change if absolute else base.outputs.at(W, ids) + change
+    W[ids] = base.outputs.at(W, ids) + change
     for k, change in enumerate(merged.biases):
         if change is not None:
-            net.biases[k][...] = change if absolute else base.biases[k] + change
+            net.biases[k][...] = base.biases[k] + change
     ids, change, _ = merged.rows["output_bias"]
-    net.biases[last][ids] = change if absolute else base.biases[-1][ids] + change
-    net.step = merged.steps + (0 if absolute else base.step)
+    net.biases[last][ids] = base.biases[-1][ids] + change
+    net.step = merged.steps + base.step
     net._changed()
-    targets.n_labels = merged.n_labels + (0 if absolute else base.n_labels)
-    targets.n_samples = merged.n_samples + (0 if absolute else base.n_samples)
+    targets.n_labels = merged.n_labels + base.n_labels
+    targets.n_samples = merged.n_samples + base.n_samples
     if isinstance(sampler, OutputSampler):
-        counts = (
-            np.zeros_like(sampler.label_counts)
-            if absolute
-            else base.label_counts.copy()
-        )
+        counts = base.label_counts.copy()
         if merged.label_counts is not None:
             ids, added = merged.label_counts
             counts[ids] += added

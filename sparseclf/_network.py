@@ -23,6 +23,7 @@ _input_layer = load("_input_layer")
 _output_layer = load("_output_layer")
 
 _ONE = np.float32(1)
+_ROW_CHUNK = 4096  # features per block of drawn first-layer rows
 
 Adam = namedtuple("Adam", ["lr", "beta1", "beta2", "eps"])
 Adam.__doc__ = "Adam's settings: step size and constants."
@@ -100,6 +101,10 @@ class Network:
         self.rows = np.zeros(n_features, dtype=np.int32)
         self.n_rows = 1
         self._bound0 = bounds[0]
+        # A feature's row is drawn from its id and this key (``_feature_rows``):
+        # replicas of one model draw the same row for it whatever order their
+        # data brings features in, so their changes to it can be merged.
+        self._row_key = int(self._gen.integers(2**63))
         self.weights.insert(0, np.zeros((1, sizes[1]), dtype=np.float32))
         # np.zeros, not zeros_like: calloc'd pages stay untouched (and cost
         # neither time nor memory) until a row is first updated, and sparse
@@ -139,9 +144,9 @@ class Network:
     def add_inputs(self, features):
         """Give the features among ``features`` that have no row yet one each.
 
-        Rows are drawn (Glorot uniform, fan-in ``n_features``) in the order of
-        the features' ids; the storage grows by doubling, so adding a few
-        features at a time stays cheap.
+        A feature's row is Glorot uniform (fan-in ``n_features``), drawn from
+        the feature's id (see ``_feature_rows``); the storage grows by
+        doubling, so adding a few features at a time stays cheap.
         """
         # A mask, not np.unique: O(n_features) instead of sorting every
         # non-zero of a corpus.
@@ -163,10 +168,39 @@ class Network:
             grown = np.zeros(cap, dtype=np.int64)
             grown[:start] = self.last_step[:start]
             self.last_step = grown
-        W = self.weights[0][start:stop]
-        self._glorot(W.shape, self._bound0, out=W)
+        self._feature_rows(new, self.weights[0][start:stop])
         self.rows[new] = np.arange(start, stop, dtype=np.int32)
         self.n_rows = stop
+
+    def initial_rows(self, features):
+        """The first-layer rows ``add_inputs`` draws for ``features``."""
+        out = np.empty((len(features), self.weights[0].shape[1]), dtype=np.float32)
+        self._feature_rows(np.asarray(features), out)
+        return out
+
+    def _feature_rows(self, features, out):
+        """Write the drawn first-layer rows of ``features`` into ``out``.
+
+        Uniform(-bound, bound) float32 from a counter-based generator: the
+        SplitMix64 finaliser of ``key + (feature * width + column) * golden``.
+        A row depends on the feature's id and the network's key alone.
+        """
+        width = out.shape[1]
+        cols = np.arange(width, dtype=np.uint64)
+        scale = np.float32(2 * self._bound0 * 2.0**-24)
+        for s in range(0, features.size, _ROW_CHUNK):  # bounded temporaries
+            ids = features[s : s + _ROW_CHUNK].astype(np.uint64)
+            x = ids[:, None] * np.uint64(width) + cols
+            x *= np.uint64(0x9E3779B97F4A7C15)
+            x += np.uint64(self._row_key)
+            x ^= x >> np.uint64(30)
+            x *= np.uint64(0xBF58476D1CE4E5B9)
+            x ^= x >> np.uint64(27)
+            x *= np.uint64(0x94D049BB133111EB)
+            x ^= x >> np.uint64(31)
+            block = out[s : s + ids.size]
+            np.multiply((x >> np.uint64(40)).astype(np.float32), scale, out=block)
+            block -= np.float32(self._bound0)
 
     def first_layer(self, a=None):
         """A first-layer array by feature, (n_features, h1): a copy.
@@ -265,6 +299,8 @@ class Network:
             if state.get("last_step") is None:
                 state["last_step"] = np.full(n_rows, state["step"], dtype=np.int64)
             state["last_step"] = np.ascontiguousarray(state["last_step"])
+        # Files written before rows were drawn from feature ids: a fixed key.
+        state.setdefault("_row_key", 0)
         self.__dict__.update(state)
 
     @property

@@ -78,9 +78,10 @@ def train(
     ----------
     estimator : SparseMLPClassifier or TextClassifier
         Trained in place: from scratch if unfitted (every replica starts the
-        same model from one seed; a first-layer row that several replicas
-        drew for a feature takes the first replica's), else from its current
-        state.
+        same model from one integer seed, its ``random_state`` or one drawn
+        from it or from ``random_state`` here; a feature's first-layer row is
+        drawn from its id, so every replica starts it alike), else from its
+        current state.
     X : dask array of shape (n_samples, n_features) or (n_samples,), dask \
             bag, or list of str
         Features (dense or scipy.sparse blocks; chunked along rows only), texts
@@ -183,9 +184,12 @@ def train(
     fitted = estimator.__sklearn_is_fitted__()
     shards, classes = find_shards(client, estimator, X, y, classes)
     start = estimator if fitted else clone(estimator)
-    if not fitted and start.random_state is None:
-        # The replicas start their models apart: from one seed, the same model.
-        start.set_params(random_state=rng.randint(np.iinfo(np.int32).max))
+    if not fitted and not isinstance(start.random_state, (int, np.integer)):
+        # One integer seed: the replicas start the same model, and each draws
+        # that start again to find its first round's changes.
+        source = rng if start.random_state is None else start.random_state
+        seed = check_random_state(source).randint(np.iinfo(np.int32).max)
+        start.set_params(random_state=int(seed))
     payload = pickle.dumps(start)
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(shards))
     replicas = [

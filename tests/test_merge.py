@@ -9,6 +9,7 @@ import pytest
 
 from sparseclf import SparseMLPClassifier
 from sparseclf._merge import Base, _network, apply, merge
+from sparseclf._network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -80,13 +81,15 @@ def test_update_holds_every_changed_row_and_only_those(replicas):
     w, w0 = net.first_layer(), net0.first_layer()
     seen = net0.rows != 0
     moved = np.flatnonzero(seen & (w != w0).any(axis=1))
-    features, delta, _ = update.rows["input"]
-    np.testing.assert_array_equal(features, moved)
-    np.testing.assert_array_equal(delta, w[moved] - w0[moved])
     new = np.flatnonzero(~seen & (net.rows != 0))
     assert new.size > 0
-    np.testing.assert_array_equal(update.rows["input_new"][0], new)
-    np.testing.assert_array_equal(update.rows["input_new"][1], w[new])
+    features, delta, _ = update.rows["input"]
+    np.testing.assert_array_equal(features, np.union1d(moved, new))
+    at = np.searchsorted(features, moved)
+    np.testing.assert_array_equal(delta[at], w[moved] - w0[moved])
+    # A new feature's change is from the row every replica draws for it.
+    at = np.searchsorted(features, new)
+    np.testing.assert_array_equal(delta[at], w[new] - net.initial_rows(new))
     W, W0 = net.weights[-1], net0.weights[-1]
     moved = np.flatnonzero((W != W0).any(axis=1))
     assert moved.size > 0
@@ -148,18 +151,64 @@ def test_untracked_steps_are_refused(wide_separable):
         base.update(clf)
 
 
-def test_rows_new_to_several_updates_take_the_first_ones_value(replicas):
-    (a, b), bases, _ = replicas
+def test_first_rounds_merge_as_changes_from_one_start(wide_separable, monkeypatch):
+    # Two replicas of an unfitted model each train a first round on their
+    # half. Base.initial draws their start again from the seed: it must be the
+    # model before its first step, recorded here by the step hook.
+    X, y = wide_separable(n_classes=300, n_samples=800)
+    params = dict(hidden_layer_sizes=(16, 8), output_sparsity=0.05, random_state=3)
+    starts, original = {}, Network.train_step
+
+    def train_step(net, *args, **kwargs):
+        starts.setdefault(id(net), ([w.copy() for w in net.weights], net.rows.copy()))
+        return original(net, *args, **kwargs)
+
+    monkeypatch.setattr(Network, "train_step", train_step)
+    a, b = SparseMLPClassifier(**params), SparseMLPClassifier(**params)
+    a.partial_fit(X[:400], y[:400], classes=np.arange(300))
+    b.partial_fit(X[400:], y[400:], classes=np.arange(300))
+    monkeypatch.undo()
+    bases = [Base.initial(a), Base.initial(b)]
+    for base, clf in zip(bases, (a, b)):
+        net = _network(clf).network
+        weights, rows = starts[id(net)]
+        for k in range(1, len(weights) - 1):
+            np.testing.assert_array_equal(base.weights[k - 1], weights[k])
+        n_out = net.n_outputs
+        np.testing.assert_array_equal(
+            base.outputs.at(net.weights[-1], np.arange(n_out)), weights[-1]
+        )
+        features = np.flatnonzero(rows)
+        np.testing.assert_array_equal(
+            base.input_rows(net, features), weights[0][rows[features]]
+        )
     updates = [base.update(r) for base, r in zip(bases, (a, b))]
-    (ka, va, _), (kb, vb, _) = (u.rows["input_new"] for u in updates)
+    (ka, da, _), (kb, db, _) = (u.rows["input"] for u in updates)
     both = np.intersect1d(ka, kb)
     assert both.size > 0
-    keys, values, owner = merge(updates, "sum").rows["input_new"]
-    at = np.searchsorted(keys, both)
-    # Not the mean of two rows drawn apart: the first update's row.
-    np.testing.assert_array_equal(values[at], va[np.searchsorted(ka, both)])
-    assert (owner[at] == -1).all()
-    only_b = np.setdiff1d(kb, ka)
-    np.testing.assert_array_equal(
-        values[np.searchsorted(keys, only_b)], vb[np.searchsorted(kb, only_b)]
-    )
+    merged = merge(updates, "sum")
+    apply(a, merged.without(0), bases[0])
+    apply(b, merged.without(1), bases[1])
+    # A feature both replicas met: its drawn row plus both changes.
+    start = _network(a).network.initial_rows(both)
+    expected = start + da[np.searchsorted(ka, both)] + db[np.searchsorted(kb, both)]
+    for clf in (a, b):
+        np.testing.assert_allclose(
+            _first_layer(clf)[both], expected, rtol=1e-5, atol=1e-7
+        )
+    # Rounding aside (a row one replica alone trained is its start plus its
+    # change on the other), both hold one model; counts add up.
+    np.testing.assert_allclose(_first_layer(a), _first_layer(b), rtol=1e-5, atol=1e-7)
+    for wa, wb in zip(_network(a).network.weights[1:], _network(b).network.weights[1:]):
+        np.testing.assert_allclose(wa, wb, rtol=1e-5, atol=1e-7)
+    counts = [_network(r).sampler.label_counts for r in (a, b)]
+    np.testing.assert_array_equal(counts[0], counts[1])
+    assert counts[0].sum() == 800
+
+
+def test_a_start_drawn_again_needs_an_integer_seed(wide_separable):
+    X, y = wide_separable(n_classes=30, n_samples=100)
+    clf = SparseMLPClassifier(random_state=np.random.RandomState(0))
+    clf.partial_fit(X, y, classes=np.arange(30))
+    with pytest.raises(ValueError, match="random_state must be an int"):
+        Base.initial(clf)

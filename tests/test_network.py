@@ -645,3 +645,27 @@ def test_catch_up_stays_bounded_when_beta1_squared_exceeds_beta2():
     assert np.isfinite(W).all()
     bound = 1e-3 * 1e-2 / 1e-2 * 0.9 / 0.1
     assert 0 < -W[1, 0] <= bound * 1.001
+
+
+def test_first_layer_rows_are_drawn_from_feature_ids():
+    # Replicas add features in their own orders and must agree on each row.
+    d, h = 5000, 24
+    one = Network(d, [h], 10, np.random.RandomState(7))
+    one.add_inputs(np.arange(d))
+    other = Network(d, [h], 10, np.random.RandomState(7))
+    for piece in np.array_split(np.random.RandomState(0).permutation(d), 7):
+        other.add_inputs(piece)
+    np.testing.assert_array_equal(one.first_layer(), other.first_layer())
+    np.testing.assert_array_equal(one.initial_rows([3, 9]), one.first_layer()[[3, 9]])
+    # Glorot uniform: within the bound, mean 0, variance bound**2 / 3, and no
+    # correlation between neighbouring features or units.
+    W, bound = one.first_layer()[1:], one._bound0
+    assert np.abs(W).max() <= bound
+    assert abs(W.mean()) < 0.01 * bound
+    assert W.var() == pytest.approx(bound**2 / 3, rel=0.02)
+    for a, b in ((W[:-1], W[1:]), (W[:, :-1], W[:, 1:])):
+        assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < 0.02
+    # Another seed draws other rows.
+    third = Network(d, [h], 10, np.random.RandomState(8))
+    third.add_inputs(np.arange(d))
+    assert abs(np.corrcoef(W.ravel(), third.first_layer()[1:].ravel())[0, 1]) < 0.02
