@@ -20,12 +20,16 @@ time scaled by the number of updates plus the bytes over a 10 Gbit/s link.
 
 Configurations (``--config``, default all): ``xmc-1k``, ``xmc-10k``,
 ``xmc-100k`` (``make_extreme_classification``, 100,000 features, 60,000
-training and 5,000 test samples, 2 epochs), ``trec`` (TextClassifier on TREC's
-5,452 training questions from ``../shared/data``, 6 epochs; skipped where
-absent).
+training samples or ``--n-train``, 5,000 test samples, 5 epochs), ``trec``
+(TextClassifier on TREC's 5,452 training questions from ``../shared/data``, 6
+epochs; skipped where absent).
+
+The workers start without the ``MALLOC_TRIM_THRESHOLD_`` Dask's nannies set
+(``--malloc-trim`` keeps it; see the user guide's Dask page).
 
     python benchmarks/bench_dask.py [--config xmc-100k] [--sync-every 8]
-        [--combine sum]
+        [--combine sum] [--n-train 60000] [--epochs E] [--model-seed 0]
+        [--malloc-trim]
 """
 
 import argparse
@@ -41,20 +45,20 @@ import numpy as np
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 LINK = 10e9 / 8  # bytes/s of the projected network
 CONFIGS = {
-    "xmc-1k": dict(n_labels=1_000, epochs=2),
-    "xmc-10k": dict(n_labels=10_000, epochs=2),
-    "xmc-100k": dict(n_labels=100_000, epochs=2),
+    "xmc-1k": dict(n_labels=1_000, epochs=5),
+    "xmc-10k": dict(n_labels=10_000, epochs=5),
+    "xmc-100k": dict(n_labels=100_000, epochs=5),
     "trec": dict(epochs=6),
 }
 
 
-def xmc_data(n_labels):
+def xmc_data(n_labels, n_train):
     from sparseclf.datasets import make_extreme_classification
 
     X, Y = make_extreme_classification(
-        65_000, n_labels, 100_000, nnz_per_sample=50, random_state=0
+        n_train + 5_000, n_labels, 100_000, nnz_per_sample=50, random_state=0
     )
-    return X[:60_000], Y[:60_000], X[60_000:], Y[60_000:]
+    return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:]
 
 
 def trec_data():
@@ -72,16 +76,16 @@ def score(clf, X_test, y_test):
     return float(np.asarray(y_test[np.arange(top.shape[0]), top[:, 0]]).mean())
 
 
-def model(config):
+def model(config, seed):
     from sparseclf import SparseMLPClassifier, TextClassifier
 
     if config == "trec":
-        return TextClassifier(random_state=0, max_iter=1)
-    return SparseMLPClassifier(random_state=0)
+        return TextClassifier(random_state=seed, max_iter=1)
+    return SparseMLPClassifier(random_state=seed)
 
 
-def single(config, X, y, X_test, y_test, epochs):
-    clf = model(config).set_params(n_jobs=2)
+def single(config, X, y, X_test, y_test, epochs, seed):
+    clf = model(config, seed).set_params(n_jobs=2)
     classes = np.unique(y) if y.ndim == 1 else None
     t0 = time.perf_counter()
     for _ in range(epochs):
@@ -90,7 +94,10 @@ def single(config, X, y, X_test, y_test, epochs):
     return X.shape[0] * epochs / seconds, score(clf, X_test, y_test)
 
 
-def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
+def cluster(
+    config, X, y, X_test, y_test, epochs, sync_every, combine, seed, malloc_trim
+):
+    import dask
     import dask.array as da
     from distributed import Client, LocalCluster, futures_of, wait
 
@@ -99,7 +106,15 @@ def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
     n_blocks = 4
     rows = -(-X.shape[0] // n_blocks)
     log = []
+    # Dask's nannies start workers with MALLOC_TRIM_THRESHOLD_=65536, which
+    # fixes glibc's mmap threshold at 128 KiB: every large temporary of a
+    # training step is then mapped and unmapped anew (page faults each time).
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    if not malloc_trim:
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    print(f"worker environment: {environ}")
     with (
+        dask.config.set({"distributed.nanny.pre-spawn-environ": environ}),
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as local,
@@ -126,7 +141,7 @@ def cluster(config, X, y, X_test, y_test, epochs, sync_every, combine):
         classes = np.unique(y) if y.ndim == 1 else None
         t0 = time.perf_counter()
         clf = train(
-            model(config),
+            model(config, seed),
             Xd,
             yd,
             classes=classes,
@@ -160,8 +175,13 @@ def projection(log, rate_per_worker, n_machines):
     return n_machines * compute / sync
 
 
-def run(config, sync_every, combine):
-    print(f"\n## {config} (sync_every={sync_every}, combine={combine})", flush=True)
+def run(config, sync_every, combine, n_train, epochs, seed, malloc_trim):
+    epochs = epochs or CONFIGS[config]["epochs"]
+    print(
+        f"\n## {config} (sync_every={sync_every}, combine={combine}, "
+        f"{epochs} epochs, model seed {seed})",
+        flush=True,
+    )
     if config == "trec":
         try:
             X, y, X_test, y_test = trec_data()
@@ -169,11 +189,11 @@ def run(config, sync_every, combine):
             print(f"skipped: {exc}")
             return
     else:
-        X, y, X_test, y_test = xmc_data(CONFIGS[config]["n_labels"])
-    epochs = CONFIGS[config]["epochs"]
-    rate1, p1_single = single(config, X, y, X_test, y_test, epochs)
+        X, y, X_test, y_test = xmc_data(CONFIGS[config]["n_labels"], n_train)
+    print(f"{X.shape[0]:,} training samples")
+    rate1, p1_single = single(config, X, y, X_test, y_test, epochs, seed)
     rate2, p1_dask, log, seconds = cluster(
-        config, X, y, X_test, y_test, epochs, sync_every, combine
+        config, X, y, X_test, y_test, epochs, sync_every, combine, seed, malloc_trim
     )
     metric = "accuracy" if config == "trec" else "P@1"
     print(f"| training | samples/s | {metric} |")
@@ -200,7 +220,7 @@ def run(config, sync_every, combine):
         f"s (the slowest replica setting it {parts['apply']:.1f} s), outside the "
         f"syncs {seconds - parts['train'] - parts['merge'] - parts['send']:.1f} s "
         f"(start {log[0]['start_seconds']:.1f} s, finish "
-        f"{log[-1]['finish_seconds']:.1f} s); the first sync (every row) "
+        f"{log[-1]['finish_seconds']:.1f} s); the first sync "
         f"{log[0]['train_seconds'] + log[0]['merge_seconds']:.1f} + "
         f"{log[0]['send_seconds']:.1f} s"
     )
@@ -218,6 +238,16 @@ def main():
     parser.add_argument("--config", action="append", choices=sorted(CONFIGS))
     parser.add_argument("--sync-every", type=int, default=8)
     parser.add_argument("--combine", choices=("sum", "mean"), default="sum")
+    parser.add_argument(
+        "--n-train", type=int, default=60_000, help="training samples (xmc)"
+    )
+    parser.add_argument("--epochs", type=int, help="default: the config's")
+    parser.add_argument("--model-seed", type=int, default=0)
+    parser.add_argument(
+        "--malloc-trim",
+        action="store_true",
+        help="keep Dask's MALLOC_TRIM_THRESHOLD_=65536 for the workers",
+    )
     args = parser.parse_args()
     import sparseclf
 
@@ -227,7 +257,15 @@ def main():
     )
     warnings.simplefilter("ignore")  # ConvergenceWarning of one-epoch calls
     for config in args.config or list(CONFIGS):
-        run(config, args.sync_every, args.combine)
+        run(
+            config,
+            args.sync_every,
+            args.combine,
+            args.n_train,
+            args.epochs,
+            args.model_seed,
+            args.malloc_trim,
+        )
 
 
 if __name__ == "__main__":

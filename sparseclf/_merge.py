@@ -207,27 +207,33 @@ class Base:
         out = Update(steps=net.step - self.step)
         w = net.weights[0]
         kept = self.inputs.ids()
-        moved = (w[kept] != self.inputs.values()).any(axis=1)
+        delta = w[kept] - self.inputs.values()  # row kept[i]'s change is delta[i]
         changed = np.zeros(net.n_rows, dtype=bool)
-        changed[kept[moved]] = True
+        changed[kept[delta.any(axis=1)]] = True
         changed[self.n_rows :] = True  # rows new since the base
         changed[0] = False  # the shared zero row of unseen features
         features = _features_of_rows(net.rows, changed)
         rows = net.rows[features]
-        out.rows["input"] = _part(features, w[rows] - self.input_rows(net, features))
+        new = rows >= self.n_rows
+        change = np.empty((features.size, w.shape[1]), dtype=w.dtype)
+        change[~new] = delta[self.inputs.slot[rows[~new]]]
+        change[new] = w[rows[new]] - net.initial_rows(features[new])
+        out.rows["input"] = _part(features, change)
         last = len(net.weights) - 1
         for k in range(1, last):
             change = net.weights[k] - self.weights[k - 1]
             out.dense.append(change if change.any() else None)
         W = net.weights[last]
-        ids = np.sort(self.outputs.ids())
-        change = W[ids] - self.outputs.at(W, ids)
-        moved = change.any(axis=1)
+        ids = self.outputs.ids()
+        change = W[ids] - self.outputs.values()
+        moved = np.flatnonzero(change.any(axis=1))
+        moved = moved[np.argsort(ids[moved])]  # by output id
         out.rows["output"] = _part(ids[moved], change[moved])
         for k in range(last):
             change = net.biases[k] - self.biases[k]
             out.biases.append(change if change.any() else None)
         b, b0 = net.biases[last], self.biases[-1]
+        ids = np.sort(ids)
         ids = ids[b[ids] != b0[ids]]  # an output bias changes with its row
         out.rows["output_bias"] = _part(ids, b[ids] - b0[ids])
         _counts(out, model, self)

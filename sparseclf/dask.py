@@ -60,12 +60,12 @@ def train(
     (``n_jobs``). Between those rounds the replicas' changes are merged and
     sent back to every replica: the first layer's rows of the features a
     replica trained on (by feature id, since each replica adds rows in its own
-    order), the output rows its active sets touched, the hidden layers, with
-    their Adam moments, and the label counts of the output sampler (summed).
-    A row trained by several replicas gets the sum of their changes (or their
-    mean, see ``combine``) and the mean of their moments. A replica whose
-    output layer changed in the merge rebuilds its LSH tables if it trains
-    with them (``output_sampler="lsh"``). Only changed rows travel.
+    order), the output rows its active sets touched, the hidden layers, and
+    the label counts of the output sampler (summed). A row trained by several
+    replicas gets the sum of their changes (or their mean, see ``combine``);
+    each replica keeps its own Adam moments. A replica whose output layer
+    changed in the merge rebuilds its LSH tables if it trains with them
+    (``output_sampler="lsh"``). Only changed rows travel.
 
     With one worker and ``shuffle=False`` the model is the one a plain loop of
     ``partial_fit`` calls on the same blocks of ``sync_every * batch_size``
