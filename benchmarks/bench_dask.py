@@ -56,7 +56,11 @@ def xmc_data(n_labels, n_train):
     from sparseclf.datasets import make_extreme_classification
 
     X, Y = make_extreme_classification(
-        n_train + 5_000, n_labels, 100_000, nnz_per_sample=50, random_state=0
+        n_train + 5_000,
+        n_features=100_000,
+        n_labels=n_labels,
+        nnz_per_sample=50,
+        random_state=0,
     )
     return X[:n_train], Y[:n_train], X[n_train:], Y[n_train:]
 
