@@ -29,7 +29,7 @@ The workers start without the ``MALLOC_TRIM_THRESHOLD_`` Dask's nannies set
 
     python benchmarks/bench_dask.py [--config xmc-100k] [--sync-every 8]
         [--combine sum] [--n-train 60000] [--epochs E] [--model-seed 0]
-        [--malloc-trim]
+        [--transfer-dtype float32] [--malloc-trim]
 """
 
 import argparse
@@ -99,7 +99,7 @@ def single(config, X, y, X_test, y_test, epochs, seed):
 
 
 def cluster(
-    config, X, y, X_test, y_test, epochs, sync_every, combine, seed, malloc_trim
+    config, X, y, X_test, y_test, epochs, sync_every, combine, seed, malloc_trim, dtype
 ):
     import dask
     import dask.array as da
@@ -152,6 +152,7 @@ def cluster(
             epochs=epochs,
             sync_every=sync_every,
             combine=combine,
+            transfer_dtype=dtype,
             random_state=0,
             callback=lambda entry: log.append({**entry, "at": time.perf_counter()}),
         )
@@ -179,11 +180,11 @@ def projection(log, rate_per_worker, n_machines):
     return n_machines * compute / sync
 
 
-def run(config, sync_every, combine, n_train, epochs, seed, malloc_trim):
+def run(config, sync_every, combine, n_train, epochs, seed, malloc_trim, dtype):
     epochs = epochs or CONFIGS[config]["epochs"]
     print(
         f"\n## {config} (sync_every={sync_every}, combine={combine}, "
-        f"{epochs} epochs, model seed {seed})",
+        f"{epochs} epochs, model seed {seed}, transfer_dtype={dtype})",
         flush=True,
     )
     if config == "trec":
@@ -197,7 +198,17 @@ def run(config, sync_every, combine, n_train, epochs, seed, malloc_trim):
     print(f"{X.shape[0]:,} training samples")
     rate1, p1_single = single(config, X, y, X_test, y_test, epochs, seed)
     rate2, p1_dask, log, seconds = cluster(
-        config, X, y, X_test, y_test, epochs, sync_every, combine, seed, malloc_trim
+        config,
+        X,
+        y,
+        X_test,
+        y_test,
+        epochs,
+        sync_every,
+        combine,
+        seed,
+        malloc_trim,
+        dtype,
     )
     metric = "accuracy" if config == "trec" else "P@1"
     print(f"| training | samples/s | {metric} |")
@@ -248,6 +259,9 @@ def main():
     parser.add_argument("--epochs", type=int, help="default: the config's")
     parser.add_argument("--model-seed", type=int, default=0)
     parser.add_argument(
+        "--transfer-dtype", choices=("float32", "float16"), default="float32"
+    )
+    parser.add_argument(
         "--malloc-trim",
         action="store_true",
         help="keep Dask's MALLOC_TRIM_THRESHOLD_=65536 for the workers",
@@ -269,6 +283,7 @@ def main():
             args.epochs,
             args.model_seed,
             args.malloc_trim,
+            args.transfer_dtype,
         )
 
 

@@ -174,9 +174,10 @@ class Replica:
         self.rows, self.pos = rows, 0
         return -(-self.n // rows)
 
-    def train_round(self):
-        """``partial_fit`` on the next rows; the update, rows, mean loss and
-        the seconds of the fit and of finding the update."""
+    def train_round(self, dtype="float32"):
+        """``partial_fit`` on the next rows; the update (its changes in
+        ``dtype``), rows, mean loss and the seconds of the fit and of finding
+        the update."""
         take = self.order[self.pos : self.pos + self.rows]
         self.pos += take.size
         X, y = self.X[take], _take(self.y, take)
@@ -189,7 +190,7 @@ class Replica:
             with self.base.tracking(self.clf):
                 self.clf.partial_fit(X, y, classes=self.classes)
         t1 = time.perf_counter()
-        update = self.base.update(self.clf)
+        update = self.base.update(self.clf).astype(dtype)
         seconds = {"fit": t1 - t0, "update": time.perf_counter() - t1}
         return update, take.size, _network(self.clf).trainer.loss, seconds
 

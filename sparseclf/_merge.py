@@ -66,6 +66,19 @@ class Update:
             arrays += list(self.label_counts)
         return sum(a.nbytes for a in arrays)
 
+    def astype(self, dtype):
+        """This update with its changes in ``dtype`` (float16 halves the
+        bytes that travel; merges add them up in float32)."""
+        out = Update(**{k: getattr(self, k) for k in self.__dataclass_fields__})
+        out.rows = {
+            name: (keys, values.astype(dtype, copy=False), owner)
+            for name, (keys, values, owner) in self.rows.items()
+        }
+        for attr in ("dense", "biases"):
+            arrays = getattr(self, attr)
+            setattr(out, attr, [None if a is None else a.astype(dtype) for a in arrays])
+        return out
+
     def without(self, owner):
         """This merge without what only update ``owner`` changed (its replica
         has those values already)."""
@@ -385,7 +398,8 @@ def _by_key(parts):
     several)."""
     unique = np.unique(np.concatenate([keys for keys, _, _ in parts]))
     values = parts[0][1]
-    total = np.zeros((unique.size, *values.shape[1:]), dtype=values.dtype)
+    dtype = np.promote_types(values.dtype, np.float32)
+    total = np.zeros((unique.size, *values.shape[1:]), dtype=dtype)
     counts = np.zeros(unique.size, dtype=np.int32)
     owner = np.full(unique.size, -1, dtype=np.int32)
     for i, (keys, values, _) in enumerate(parts):
@@ -404,7 +418,7 @@ def _merge_whole(group, power):
         return None, -1
     if len(changed) == 1:
         return changed[0][1], changed[0][0]
-    total = np.sum([a for _, a in changed], axis=0)
+    total = np.sum([a for _, a in changed], axis=0, dtype=np.float32)
     return (total / len(changed) ** power).astype(total.dtype), -1
 
 

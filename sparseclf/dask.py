@@ -46,6 +46,7 @@ def train(
     epochs=1,
     sync_every=8,
     combine="sum",
+    transfer_dtype="float32",
     shuffle=True,
     random_state=None,
     X_val=None,
@@ -116,6 +117,11 @@ def train(
         data, so it needs about ``n`` times the epochs, but stays stable where
         the sum of many replicas' steps overshoots (many replicas, a large
         ``sync_every`` or a large learning rate).
+    transfer_dtype : {"float32", "float16"}, default="float32"
+        The type the changes travel in, to the driver and back; merges add
+        them up in float32. "float16" halves the bytes of every merge (its
+        rounding, about 1e-3 of each change, is measured in
+        ``benchmarks/README.md``).
     shuffle : bool, default=True
         Each replica trains on its rows in a new random order every epoch.
     random_state : int, RandomState instance or None, default=None
@@ -174,6 +180,10 @@ def train(
         )
     if combine not in ("sum", "mean"):
         raise ValueError(f"combine must be 'sum' or 'mean', got {combine!r}.")
+    if transfer_dtype not in ("float32", "float16"):
+        raise ValueError(
+            f"transfer_dtype must be 'float32' or 'float16', got {transfer_dtype!r}."
+        )
     for name, value in (("epochs", epochs), ("sync_every", sync_every)):
         if not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}.")
@@ -192,21 +202,24 @@ def train(
         start.set_params(random_state=int(seed))
     payload = pickle.dumps(start)
     seeds = rng.randint(np.iinfo(np.int32).max, size=len(shards))
-    replicas = [
-        client.submit(
-            Replica,
-            payload,
-            parts,
-            kind,
-            classes,
-            int(seed),
-            i,
-            workers=[worker],
-            actor=True,
-            pure=False,
-        ).result()
-        for i, ((worker, kind, parts), seed) in enumerate(zip(shards, seeds))
-    ]
+    # All replicas start at once: each imports sparseclf and reads its shard.
+    replicas = _wait(
+        [
+            client.submit(
+                Replica,
+                payload,
+                parts,
+                kind,
+                classes,
+                int(seed),
+                i,
+                workers=[worker],
+                actor=True,
+                pure=False,
+            )
+            for i, ((worker, kind, parts), seed) in enumerate(zip(shards, seeds))
+        ]
+    )
     stopping = None
     if X_val is not None:
         replicas[0].set_validation(X_val, y_val).result()
@@ -214,16 +227,18 @@ def train(
     rows = estimator.batch_size * sync_every
     record = _Record(estimator if fitted else None)
     for epoch in range(epochs):
-        n_rounds = [r.start_epoch(epoch, rows, shuffle).result() for r in replicas]
+        n_rounds = _wait([r.start_epoch(epoch, rows, shuffle) for r in replicas])
         for round_ in range(max(n_rounds)):
             busy = [i for i, n in enumerate(n_rounds) if n > round_]
             t0 = time.perf_counter()
-            results = _wait([replicas[i].train_round() for i in busy])
+            results = _wait([replicas[i].train_round(transfer_dtype) for i in busy])
             t1 = time.perf_counter()
             updates = [u for u, _, _, _ in results]
             merged = merge(updates, combine)
             t2 = time.perf_counter()
-            shares = [_share(merged, busy, i) for i in range(len(replicas))]
+            shares = [
+                _share(merged, busy, i, transfer_dtype) for i in range(len(replicas))
+            ]
             applied = _wait([r.take(*share) for r, share in zip(replicas, shares)])
             n = sum(n for _, n, _, _ in results)
             loss = sum(n * loss for _, n, loss, _ in results) / n
@@ -311,15 +326,15 @@ class _EarlyStopping:
         return self.waited > self.patience
 
 
-def _share(merged, busy, i):
+def _share(merged, busy, i, dtype):
     """What replica ``i`` takes of the merge of the ``busy`` replicas'
-    updates: nothing if it alone trained (it has it all already), else the
-    merge without what only it changed."""
+    updates, in ``dtype``: nothing if it alone trained (it has it all
+    already), else the merge without what only it changed."""
     if i not in busy:
-        return merged, False
+        return merged.astype(dtype), False
     if len(busy) == 1:
         return None, True
-    return merged.without(busy.index(i)), False
+    return merged.without(busy.index(i)).astype(dtype), False
 
 
 def _finish(final, estimator, random_state):

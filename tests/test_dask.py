@@ -197,6 +197,7 @@ def test_text_classifier_from_files(client, tmp_path):
     [
         ({"classes": None}, ValueError, "classes must be given"),
         ({"sync_every": 0}, ValueError, "sync_every must be a positive integer"),
+        ({"transfer_dtype": "int8"}, ValueError, "transfer_dtype must be"),
         ({"rechunk_y": 500}, ValueError, "same row chunks"),
         ({"estimator": "other"}, TypeError, "SparseMLPClassifier or a TextClassifier"),
     ],

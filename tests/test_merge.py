@@ -212,3 +212,29 @@ def test_a_start_drawn_again_needs_an_integer_seed(wide_separable):
     clf.partial_fit(X, y, classes=np.arange(30))
     with pytest.raises(ValueError, match="random_state must be an int"):
         Base.initial(clf)
+
+
+def test_float16_changes_merge_in_float32(replicas):
+    # Changes may travel as float16: the merge adds them up in float32, and a
+    # replica's weights move by the merge to float16's rounding of each change.
+    (a, b), bases, _ = replicas
+    updates = [base.update(r) for base, r in zip(bases, (a, b))]
+    half = [u.astype(np.float16) for u in updates]
+    assert half[0].nbytes < 0.6 * updates[0].nbytes
+    assert half[0].rows["input"][1].dtype == np.float16
+    exact, merged = merge(updates, "sum"), merge(half, "sum")
+    for name, (keys, values, owner) in exact.rows.items():
+        got_keys, got, got_owner = merged.rows[name]
+        np.testing.assert_array_equal(got_keys, keys)
+        np.testing.assert_array_equal(got_owner, owner)
+        assert got.dtype == np.float32
+        # Each change rounded to 2**-11 of itself; a sum of changes that
+        # cancel keeps their rounding.
+        bound = 2**-10 * np.abs(values).max()
+        np.testing.assert_allclose(got, values, rtol=2e-3, atol=bound)
+    copy = pickle.loads(pickle.dumps(a))
+    apply(a, exact.without(0), bases[0])
+    apply(copy, merged.without(0).astype(np.float16), bases[0])
+    for w, w16 in zip(_network(a).network.weights, _network(copy).network.weights):
+        assert w16.dtype == np.float32
+        np.testing.assert_allclose(w16, w, rtol=1e-3, atol=1e-5)
