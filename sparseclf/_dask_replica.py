@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 from distributed import futures_of, get_worker, wait
 
-from sparseclf._merge import Base, _network, apply
+from sparseclf._merge import Base, _network, add, apply
 from sparseclf._text import TextClassifier
 
 
@@ -194,12 +194,14 @@ class Replica:
         seconds = {"fit": t1 - t0, "update": time.perf_counter() - t1}
         return update, take.size, _network(self.clf).trainer.loss, seconds
 
-    def take(self, merged, sole):
-        """Set the replica to the merge (``sole``: the merge is this replica's
-        own update alone, which it has already); returns the seconds it took."""
+    def take(self, share, combine):
+        """Take the others' changes (``combine="sum"``: added to this
+        replica's own) or the merge (``"mean"``: set); None: nothing to take.
+        Returns the seconds it took."""
         t0 = time.perf_counter()
-        if not sole:
-            apply(self.clf, merged, self.base, n_threads=self.clf.n_jobs)
+        if share is not None:
+            take = add if combine == "sum" else apply
+            take(self.clf, share, self.base, n_threads=self.clf.n_jobs)
         self.base.reset(self.clf)
         return time.perf_counter() - t0
 

@@ -3,8 +3,9 @@
 """Data-parallel training's bookkeeping: what replicas changed, and their merge.
 
 Replicas of one model train on different shards; every few batches each
-replica reports what it changed since the last merge (an ``Update``), the
-updates are merged, and every replica takes the merge. Only changed weights
+replica reports what it changed since the last merge (an ``Update``), and
+each replica adds the others' changes to its own (:func:`add`) or is set to
+the merge of all (:func:`apply`). Only changed weights
 travel, as changes from the last merge: the first layer's rows of the features
 a replica trained on (keyed by feature id, since each replica numbers its rows
 in its own order; a feature's row starts where every replica draws it, from
@@ -77,6 +78,41 @@ class Update:
         for attr in ("dense", "biases"):
             arrays = getattr(self, attr)
             setattr(out, attr, [None if a is None else a.astype(dtype) for a in arrays])
+        return out
+
+    def others(self, update, index):
+        """This sum of updates less ``update``, the one merged as ``index``:
+        what the other replicas changed, for :func:`add`."""
+        out = Update(
+            steps=self.steps,
+            hub_mean=self.hub_mean,
+            n_labels=self.n_labels - update.n_labels,
+            n_samples=self.n_samples - update.n_samples,
+        )
+        for name, (keys, values, owners) in self.rows.items():
+            own_keys, own, _ = update.rows[name]
+            values = values.copy()
+            values[np.searchsorted(keys, own_keys)] -= own
+            keep = owners != index
+            out.rows[name] = (keys[keep], values[keep], owners[keep])
+        for attr in ("dense", "biases"):
+            totals, owners = getattr(self, attr), getattr(self, f"{attr}_owner")
+            mine = getattr(update, attr)
+            setattr(
+                out,
+                attr,
+                [
+                    None if o == index else t if m is None else t - m
+                    for t, o, m in zip(totals, owners, mine)
+                ],
+            )
+        if self.label_counts is not None:
+            ids, added = self.label_counts
+            added = added.copy()
+            if update.label_counts is not None:
+                own_ids, own = update.label_counts
+                added[np.searchsorted(ids, own_ids)] -= own
+            out.label_counts = (ids, added)
         return out
 
     def without(self, owner):
@@ -420,6 +456,43 @@ def _merge_whole(group, power):
         return changed[0][1], changed[0][0]
     total = np.sum([a for _, a in changed], axis=0, dtype=np.float32)
     return (total / len(changed) ** power).astype(total.dtype), -1
+
+
+def add(clf, others, base, n_threads=1):
+    """Add the other replicas' changes ``others`` to replica ``clf``, which
+    holds its own since ``base`` (``combine="sum"``): each weight becomes its
+    value at the base plus every replica's change, without reading the base's
+    rows. A feature new to ``clf`` starts where every replica draws it."""
+    model = _network(clf)
+    net, sampler, targets = model.network, model.sampler, model.targets
+    features, delta, _ = others.rows["input"]
+    if features.size:
+        net.add_inputs(features)
+        net.weights[0][net.rows[features]] += delta  # one row per feature
+    last = len(net.weights) - 1
+    for k, change in enumerate(others.dense, start=1):
+        if change is not None:
+            net.weights[k] += change
+    ids, change, _ = others.rows["output"]
+    net.weights[last][ids] += change
+    for k, change in enumerate(others.biases):
+        if change is not None:
+            net.biases[k] += change
+    ids, change, _ = others.rows["output_bias"]
+    net.biases[last][ids] += change
+    net.step = max(net.step, base.step + others.steps)
+    net._changed()
+    targets.n_labels += others.n_labels
+    targets.n_samples += others.n_samples
+    if isinstance(sampler, OutputSampler):
+        if others.label_counts is not None:
+            ids, added = others.label_counts
+            sampler.label_counts[ids] += added
+        cdf = np.cumsum(sampler.label_counts + 1.0)
+        sampler.negative_cdf = cdf / cdf[-1]
+        if others.hub_mean is not None and sampler.hub_mean is not None:
+            sampler.hub_mean = (sampler.hub_mean + others.hub_mean) / 2
+        sampler.weights_changed(net.weights[-1], n_threads)
 
 
 def apply(clf, merged, base, n_threads=1):

@@ -8,8 +8,9 @@ Needs the optional extra ``dask`` (``pip install "sparseclf[dask]"``);
 Each Dask worker holding part of the data gets a replica of the model (a Dask
 actor, ``sparseclf._dask_replica``) and trains it on its own blocks with
 sparseclf's kernels; the blocks never leave the worker that holds them. Every
-``sync_every`` batches the replicas report what they changed, the driver
-merges the changes (``sparseclf._merge``) and every replica takes the merge.
+``sync_every`` batches the replicas report what they changed, and each replica
+adds the others' changes to its own (or, with ``combine="mean"``, is set to
+their merge; ``sparseclf._merge``).
 """
 
 import pickle
@@ -234,12 +235,14 @@ def train(
             results = _wait([replicas[i].train_round(transfer_dtype) for i in busy])
             t1 = time.perf_counter()
             updates = [u for u, _, _, _ in results]
-            merged = merge(updates, combine)
-            t2 = time.perf_counter()
             shares = [
-                _share(merged, busy, i, transfer_dtype) for i in range(len(replicas))
+                None if share is None else share.astype(transfer_dtype)
+                for share in _shares(updates, busy, len(replicas), combine)
             ]
-            applied = _wait([r.take(*share) for r, share in zip(replicas, shares)])
+            t2 = time.perf_counter()
+            applied = _wait(
+                [r.take(share, combine) for r, share in zip(replicas, shares)]
+            )
             n = sum(n for _, n, _, _ in results)
             loss = sum(n * loss for _, n, loss, _ in results) / n
             record.add(n, loss)
@@ -252,7 +255,7 @@ def train(
                         "loss": loss,
                         "bytes_gathered": sum(u.nbytes for u in updates),
                         "bytes_sent": np.mean(
-                            [0 if m is None else m.nbytes for m, _ in shares]
+                            [0 if m is None else m.nbytes for m in shares]
                         ),
                         "train_seconds": t1 - t0,
                         "merge_seconds": t2 - t1,
@@ -326,15 +329,31 @@ class _EarlyStopping:
         return self.waited > self.patience
 
 
-def _share(merged, busy, i, dtype):
-    """What replica ``i`` takes of the merge of the ``busy`` replicas'
-    updates, in ``dtype``: nothing if it alone trained (it has it all
-    already), else the merge without what only it changed."""
-    if i not in busy:
-        return merged.astype(dtype), False
-    if len(busy) == 1:
-        return None, True
-    return merged.without(busy.index(i)).astype(dtype), False
+def _shares(updates, busy, n, combine):
+    """What each of the ``n`` replicas takes of the ``busy`` replicas'
+    ``updates`` (None: nothing, it has them all).
+
+    With ``combine="sum"`` a replica adds the others' changes to its own: of
+    two replicas, each gets the other's update as it is; of more, the sum of
+    all less its own. With ``"mean"`` it is set to the merge, without the rows
+    it alone changed.
+    """
+    total = None
+    if combine == "mean" or len(busy) != 2 or len(busy) < n:
+        total = updates[0] if len(busy) == 1 else merge(updates, combine)
+    shares = []
+    for i in range(n):
+        if i not in busy:
+            shares.append(total)
+        elif len(busy) == 1:
+            shares.append(None)
+        elif combine == "mean":
+            shares.append(total.without(busy.index(i)))
+        elif len(busy) == 2:
+            shares.append(updates[1 - busy.index(i)])
+        else:
+            shares.append(total.others(updates[busy.index(i)], busy.index(i)))
+    return shares
 
 
 def _finish(final, estimator, random_state):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sparseclf import SparseMLPClassifier
-from sparseclf._merge import Base, _network, apply, merge
+from sparseclf._merge import Base, _network, add, apply, merge
 from sparseclf._network import Network
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -238,3 +238,57 @@ def test_float16_changes_merge_in_float32(replicas):
     for w, w16 in zip(_network(a).network.weights, _network(copy).network.weights):
         assert w16.dtype == np.float32
         np.testing.assert_allclose(w16, w, rtol=1e-3, atol=1e-5)
+
+
+def test_adding_the_others_changes_is_setting_the_sum(replicas):
+    # combine="sum": a replica adds the others' changes to its own instead of
+    # being set to its base plus the merge; the same weights, to rounding.
+    (a, b), bases, _ = replicas
+    updates = [base.update(r) for base, r in zip(bases, (a, b))]
+    merged = merge(updates, "sum")
+    for i, clf in enumerate((a, b)):
+        copy = pickle.loads(pickle.dumps(clf))
+        apply(clf, merged.without(i), bases[i])
+        add(copy, updates[1 - i], bases[i])
+        net, net_add = _network(clf).network, _network(copy).network
+        np.testing.assert_allclose(
+            net_add.first_layer(), net.first_layer(), rtol=1e-5, atol=1e-7
+        )
+        for w, w_add in zip(
+            net.weights[1:] + net.biases, net_add.weights[1:] + net_add.biases
+        ):
+            np.testing.assert_allclose(w_add, w, rtol=1e-5, atol=1e-7)
+        assert net_add.step == net.step
+        for model in (_network(clf), _network(copy)):
+            assert model.sampler.label_counts.sum() == 1200
+        assert _network(copy).targets.n_samples == _network(clf).targets.n_samples
+
+
+def test_others_is_the_merge_of_the_other_updates(wide_separable):
+    # Of three replicas, each adds the sum of all less its own.
+    X, y = wide_separable(n_classes=300, n_samples=1500)
+    clf = SparseMLPClassifier(
+        hidden_layer_sizes=(16, 8), output_sparsity=0.05, random_state=0
+    )
+    clf.partial_fit(X[:300], y[:300], classes=np.arange(300))
+    updates = []
+    for part in np.array_split(np.arange(300, 1500), 3):
+        copy = pickle.loads(pickle.dumps(clf))
+        base = Base(copy)
+        with base.tracking(copy):
+            copy.partial_fit(X[part], y[part])
+        updates.append(base.update(copy))
+    total = merge(updates, "sum")
+    for i in range(3):
+        got = total.others(updates[i], i)
+        expected = merge([u for j, u in enumerate(updates) if j != i], "sum")
+        for name, (keys, values, _) in expected.rows.items():
+            np.testing.assert_array_equal(got.rows[name][0], keys)
+            np.testing.assert_allclose(got.rows[name][1], values, rtol=1e-5, atol=1e-6)
+        for g, e in zip(got.dense + got.biases, expected.dense + expected.biases):
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(
+            got.label_counts[1][got.label_counts[1] != 0],
+            expected.label_counts[1],
+        )
+        assert (got.n_samples, got.n_labels) == (expected.n_samples, expected.n_labels)
