@@ -297,3 +297,39 @@ def test_text_classifier_from_an_array_of_strings_with_early_stopping(client):
     assert len(scores) == clf.n_iter_ < 30  # stopped early
     # The kept weights are the best epoch's.
     assert clf.score([t for t, _ in valid], [y for _, y in valid]) == max(scores)
+
+
+@pytest.mark.parametrize("n_busy", [2, 3])
+@pytest.mark.parametrize("combine", ["sum", "mean"])
+def test_shares_bring_every_replica_to_one_model(data, n_busy, combine):
+    # What train sends each of three replicas (one idle when two trained),
+    # taken as Replica.take takes it: all three end with one model, the start
+    # plus the sum (or mean) of the changes. In one process, no cluster.
+    from sparseclf._merge import Base, add, apply, merge
+    from sparseclf.dask import _shares
+
+    X, Y, _ = data
+    start = SparseMLPClassifier(**PARAMS).partial_fit(X[:600], Y[:600])
+    replicas = [pickle.loads(pickle.dumps(start)) for _ in range(3)]
+    bases = [Base(r) for r in replicas]
+    busy = list(range(n_busy))
+    updates = []
+    for i in busy:
+        rows = slice(600 + 600 * i, 1200 + 600 * i)
+        with bases[i].tracking(replicas[i]):
+            replicas[i].partial_fit(X[rows], Y[rows])
+        updates.append(bases[i].update(replicas[i]))
+    for clf, base, share in zip(replicas, bases, _shares(updates, busy, 3, combine)):
+        if share is not None:
+            (add if combine == "sum" else apply)(clf, share, base)
+    expected = pickle.loads(pickle.dumps(start))
+    apply(expected, merge(updates, combine), Base(expected))
+    for clf in replicas:
+        net, want = _network(clf).network, _network(expected).network
+        np.testing.assert_allclose(
+            net.first_layer(), want.first_layer(), rtol=1e-5, atol=1e-6
+        )
+        for w, e in zip(net.weights[1:] + net.biases, want.weights[1:] + want.biases):
+            np.testing.assert_allclose(w, e, rtol=1e-5, atol=1e-6)
+        counts = _network(clf).sampler.label_counts
+        np.testing.assert_array_equal(counts, _network(expected).sampler.label_counts)
