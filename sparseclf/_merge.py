@@ -5,14 +5,14 @@
 Replicas of one model train on different shards; every few batches each
 replica reports what it changed since the last merge (an ``Update``), and
 each replica adds the others' changes to its own (:func:`add`) or is set to
-the merge of all (:func:`apply`). Only changed weights
-travel, as changes from the last merge: the first layer's rows of the features
-a replica trained on (keyed by feature id, since each replica numbers its rows
-in its own order; a feature's row starts where every replica draws it, from
-the feature's id), the output rows its active sets touched, the small hidden
-layers whole. Each replica keeps
-its own Adam moments (a row's moments describe the gradients that replica
-saw), so a merge moves a third of what the weights and both moments would.
+the merge of all (:func:`apply`). Only changed weights travel, as changes
+from the last merge: the first layer's rows of the features a replica trained
+on (keyed by feature id, since each replica numbers its rows in its own
+order; a feature's row starts where every replica draws it, from the
+feature's id), the output rows its active sets touched, the small hidden
+layers whole. Each replica keeps its own Adam moments (a row's moments
+describe the gradients that replica saw), so a merge moves a third of what
+the weights and both moments would.
 
 The changes several replicas made to a weight add up, or are averaged (see
 :func:`merge`); counts add up: the output sampler's label counts and the

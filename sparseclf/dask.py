@@ -59,13 +59,13 @@ def train(
     Each worker that holds blocks of ``X`` trains a replica of the model on
     them, ``partial_fit`` by ``partial_fit`` on ``sync_every`` batches of the
     estimator's ``batch_size`` rows at a time, with the worker's threads
-    (``n_jobs``). Between those rounds the replicas' changes are merged and
-    sent back to every replica: the first layer's rows of the features a
-    replica trained on (by feature id, since each replica adds rows in its own
-    order), the output rows its active sets touched, the hidden layers, and
-    the label counts of the output sampler (summed). A row trained by several
-    replicas gets the sum of their changes (or their mean, see ``combine``);
-    each replica keeps its own Adam moments. A replica whose output layer
+    (``n_jobs``). Between those rounds each replica gets the other replicas'
+    changes (or their merge, see ``combine``): the first layer's rows of the
+    features a replica trained on (by feature id, since each replica adds rows
+    in its own order), the output rows its active sets touched, the hidden
+    layers, and the label counts of the output sampler (summed). A row
+    trained by several replicas gets the sum of their changes (or their mean,
+    see ``combine``); each replica keeps its own Adam moments. A replica whose output layer
     changed in the merge rebuilds its LSH tables if it trains with them
     (``output_sampler="lsh"``). Only changed rows travel.
 
@@ -120,9 +120,8 @@ def train(
         ``sync_every`` or a large learning rate).
     transfer_dtype : {"float32", "float16"}, default="float32"
         The type the changes travel in, to the driver and back; merges add
-        them up in float32. "float16" halves the bytes of every merge (its
-        rounding, about 1e-3 of each change, is measured in
-        ``benchmarks/README.md``).
+        them up in float32. "float16" halves the bytes of every merge, and
+        keeps about three significant digits of each change.
     shuffle : bool, default=True
         Each replica trains on its rows in a new random order every epoch.
     random_state : int, RandomState instance or None, default=None
