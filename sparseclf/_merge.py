@@ -21,7 +21,7 @@ targets' label and sample counts.
 
 import functools
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -70,15 +70,17 @@ class Update:
     def astype(self, dtype):
         """This update with its changes in ``dtype`` (float16 halves the
         bytes that travel; merges add them up in float32)."""
-        out = Update(**{k: getattr(self, k) for k in self.__dataclass_fields__})
-        out.rows = {
+
+        def cast(arrays):
+            return [None if a is None else a.astype(dtype, copy=False) for a in arrays]
+
+        rows = {
             name: (keys, values.astype(dtype, copy=False), owner)
             for name, (keys, values, owner) in self.rows.items()
         }
-        for attr in ("dense", "biases"):
-            arrays = getattr(self, attr)
-            setattr(out, attr, [None if a is None else a.astype(dtype) for a in arrays])
-        return out
+        return replace(
+            self, rows=rows, dense=cast(self.dense), biases=cast(self.biases)
+        )
 
     def others(self, update, index):
         """This sum of updates less ``update``, the one merged as ``index``:

@@ -65,8 +65,8 @@ def train(
     in its own order), the output rows its active sets touched, the hidden
     layers, and the label counts of the output sampler (summed). A row
     trained by several replicas gets the sum of their changes (or their mean,
-    see ``combine``); each replica keeps its own Adam moments. A replica whose output layer
-    changed in the merge rebuilds its LSH tables if it trains with them
+    see ``combine``); each replica keeps its own Adam moments. A replica whose
+    output layer changed rebuilds its LSH tables if it trains with them
     (``output_sampler="lsh"``). Only changed rows travel.
 
     With one worker and ``shuffle=False`` the model is the one a plain loop of
@@ -338,7 +338,7 @@ def _shares(updates, busy, n, combine):
     it alone changed.
     """
     total = None
-    if combine == "mean" or len(busy) != 2 or len(busy) < n:
+    if combine == "mean" or len(busy) > 2 or len(busy) < n:  # not two forwarded
         total = updates[0] if len(busy) == 1 else merge(updates, combine)
     shares = []
     for i in range(n):
